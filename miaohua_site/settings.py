@@ -1,0 +1,186 @@
+"""Miaohua Studio settings. Everything that differs between machines comes from the environment
+(see .env.example); with DEBUG=0 the secrets are required and a missing one stops start-up."""
+
+import base64
+import hashlib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+from miaohua_site.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-do-not-use-in-production", required=not DEBUG)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else None)
+if not ALLOWED_HOSTS:
+    env_str("ALLOWED_HOSTS", required=True)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Fernet key for stored upstream credentials. A development machine derives one from SECRET_KEY.
+CREDENTIALS_KEY = env_str(
+    "CREDENTIALS_KEY",
+    base64.urlsafe_b64encode(hashlib.sha256(f"credentials:{SECRET_KEY}".encode()).digest()).decode(),
+    required=not DEBUG,
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "template_partials",
+    "django_htmx",
+    "django_q",
+    "bootstrap",
+    "miaohua_site.accounts",
+    "miaohua_site.simulator",
+    "generation",
+    "training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "miaohua_site.urls"
+WSGI_APPLICATION = "miaohua_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "miaohua_site.context_processors.studio",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite file in the checkout by default, any DATABASE_URL otherwise (postgres:// via psycopg 3).
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=env_int("DB_CONN_MAX_AGE", 0)
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, workers and the poller share one file: WAL + busy timeout + IMMEDIATE avoid "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env_str("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+        }
+    }
+
+# --- django-q2: all upstream work runs in its workers. ORM broker by default, Redis when REDIS_URL is set.
+Q_CLUSTER = {
+    "name": "miaohua",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": 300,
+    "retry": 360,
+    "max_attempts": 1,
+    "catch_up": False,
+    "ack_failures": True,
+    "save_limit": 500,
+    "poll": 0.5,
+    "label": "Background jobs",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG and env_bool("STATIC_MANIFEST", True)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- The upstream (Miaohua) API. Unset: the built-in simulator of this very server.
+MIAOHUA_API_BASE = env_str("MIAOHUA_API_BASE")
+MIAOHUA_SIMULATOR = env_bool("MIAOHUA_SIMULATOR", MIAOHUA_API_BASE is None)
+if MIAOHUA_API_BASE is None:
+    MIAOHUA_API_BASE = env_str("MIAOHUA_SIMULATOR_BASE", "http://127.0.0.1:8000/simulator/api/v1b/")
+MIAOHUA_CONNECT_TIMEOUT = env_float("MIAOHUA_CONNECT_TIMEOUT", 5.0)
+MIAOHUA_READ_TIMEOUT = env_float("MIAOHUA_READ_TIMEOUT", 30.0)
+# Hosts images may be downloaded from: the upstream's own host plus MIAOHUA_IMAGE_HOSTS.
+MIAOHUA_IMAGE_HOSTS = [urlsplit(MIAOHUA_API_BASE).hostname, *env_list("MIAOHUA_IMAGE_HOSTS", [])]
+
+# The simulator (see miaohua_site/simulator/): how it behaves, all overridable for tests.
+MIAOHUA_SIMULATOR_TASK_SECONDS = env_float("MIAOHUA_SIMULATOR_TASK_SECONDS", 4.0)
+MIAOHUA_SIMULATOR_TRAIN_SECONDS = env_float("MIAOHUA_SIMULATOR_TRAIN_SECONDS", 60.0)
+MIAOHUA_SIMULATOR_ENVELOPES = env_bool("MIAOHUA_SIMULATOR_ENVELOPES", False)
+MIAOHUA_SIMULATOR_FAULTS = env_str("MIAOHUA_SIMULATOR_FAULTS", "")
+MIAOHUA_SIMULATOR_TOKEN_SECONDS = env_int("MIAOHUA_SIMULATOR_TOKEN_SECONDS", 24 * 3600)
+MIAOHUA_SIMULATOR_FAIL_MARKER = env_str("MIAOHUA_SIMULATOR_FAIL_MARKER", "simfail")
+MIAOHUA_SIMULATOR_SENSITIVE_MARKER = env_str("MIAOHUA_SIMULATOR_SENSITIVE_MARKER", "simsensitive")
+MIAOHUA_SIMULATOR_ACCOUNTS = env_str("MIAOHUA_SIMULATOR_ACCOUNTS", "")  # "email:password,email:password"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

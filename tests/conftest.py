@@ -1,0 +1,56 @@
+"""Shared fixtures: the simulator reached over real HTTP, and the owner / teammate / outsider / admin users."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + sync Playwright
+
+SIMULATOR_PATH = "/simulator/api/v1b/"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def simulator_url(live_server, settings):
+    """The simulator's base URL on Django's live server; the dashboard is pointed at it."""
+    base = live_server.url + SIMULATOR_PATH
+    settings.MIAOHUA_API_BASE = base
+    settings.MIAOHUA_IMAGE_HOSTS = ["127.0.0.1", "localhost"]
+    return base
+
+
+@pytest.fixture
+def owner(django_user_model):
+    return django_user_model.objects.create_user("owner", "owner@example.com", "owner-pass-123")
+
+
+@pytest.fixture
+def teammate(django_user_model):
+    return django_user_model.objects.create_user("teammate", "teammate@example.com", "teammate-pass-123")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return django_user_model.objects.create_user("outsider", "outsider@example.com", "outsider-pass-123")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_user("admin", "admin@example.com", "admin-pass-123", is_staff=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
+    }

@@ -1,0 +1,26 @@
+"""Settings for the test suite: the real settings, with secrets for tests and django-q2 run inline."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
+os.environ.setdefault("CREDENTIALS_KEY", "7kCX3yurBAbjTbEzDrgikGLg04TqOYz3SbgdjAiOf0U=")
+os.environ.setdefault("ALLOWED_HOSTS", "*")
+os.environ.setdefault("MIAOHUA_SIMULATOR_TASK_SECONDS", "0.3")
+os.environ.setdefault("MIAOHUA_SIMULATOR_TRAIN_SECONDS", "2")
+
+from miaohua_site.settings import *  # noqa: E402,F403
+from miaohua_site.settings import BASE_DIR, Q_CLUSTER, REDIS_URL  # noqa: E402
+
+DEBUG = False
+MIAOHUA_SIMULATOR = True
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
