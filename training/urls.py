@@ -1,3 +1,8 @@
 from django.urls import path
 
-urlpatterns: list = []
+from training import views
+
+urlpatterns = [
+    path("datasets/", views.dataset_list, name="dataset_list"),
+    path("", views.training_list, name="training_list"),
+]

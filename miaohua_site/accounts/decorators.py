@@ -1,0 +1,42 @@
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from miaohua_site.accounts.models import UpstreamAccount
+
+
+def upstream_account_required(view):
+    """Pages that talk to Miaohua on the user's behalf: without connected credentials, send the user to
+    the settings page with an explanation, and bring them back afterwards."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not UpstreamAccount.objects.filter(user=request.user).exists():
+            messages.info(
+                request,
+                "Connect your Miaohua account first: this page sends work to Miaohua on your behalf, "
+                "with your own account.",
+            )
+            return redirect(f"{reverse('upstream_settings')}?{urlencode({'next': request.get_full_path()})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view):
+    """Admin-only pages (datasets, training): members get a 403 page, visitors the login page."""
+    from django.core.exceptions import PermissionDenied
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only admins can do this.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,71 @@
+"""Connecting a dashboard user to their own Miaohua account, and the one way to get a client for them."""
+
+from django.conf import settings
+from django.utils import timezone
+
+from miaohua_site.accounts import crypto
+from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.upstream.client import MiaohuaClient
+
+
+class NotConnected(Exception):
+    """The user has not connected a Miaohua account yet."""
+
+
+def _client(*, email: str, password: str, token: str | None = None, on_token=None, interactive: bool = False):
+    # A web request (the credential check) gets a short read timeout; workers get the configured one.
+    read_timeout = min(settings.MIAOHUA_READ_TIMEOUT, 15.0) if interactive else settings.MIAOHUA_READ_TIMEOUT
+    return MiaohuaClient(
+        settings.MIAOHUA_API_BASE,
+        email=email,
+        password=password,
+        token=token,
+        on_token=on_token,
+        connect_timeout=settings.MIAOHUA_CONNECT_TIMEOUT,
+        read_timeout=read_timeout,
+        max_retries=0 if interactive else 3,
+    )
+
+
+def upstream_account_connect(*, user, email: str, password: str) -> UpstreamAccount:
+    """Verify the email and password with get_token at once, then store them (encrypted) with the token.
+
+    Raises the client's LoginFailed / UpstreamUnavailable / UpstreamError; nothing is stored then."""
+    token = _client(email=email, password=password, interactive=True).get_token()
+    return upstream_account_store(user=user, email=email, password=password, token=token)
+
+
+def upstream_account_store(*, user, email: str, password: str, token: str | None = None) -> UpstreamAccount:
+    """Store credentials without asking the vendor (the demo set-up, before the server runs)."""
+    account = UpstreamAccount.objects.filter(user=user).first() or UpstreamAccount(user=user)
+    account.email = email
+    account.password = password
+    account.token = token
+    account.token_refreshed_at = timezone.now() if token else None
+    if account.pk:
+        account.connected_at = timezone.now()
+    account.save()
+    return account
+
+
+def upstream_account_disconnect(*, user) -> None:
+    UpstreamAccount.objects.filter(user=user).delete()
+
+
+def client_for_account(account: UpstreamAccount) -> MiaohuaClient:
+    """A client for this account; a token the client obtains on re-login is saved back, encrypted."""
+
+    def save_token(token: str) -> None:
+        UpstreamAccount.objects.filter(pk=account.pk).update(
+            token_encrypted=crypto.encrypt(token), token_refreshed_at=timezone.now()
+        )
+
+    return _client(email=account.email, password=account.password, token=account.token, on_token=save_token)
+
+
+def client_for(user) -> MiaohuaClient:
+    try:
+        account = user.upstream_account
+    except UpstreamAccount.DoesNotExist:
+        raise NotConnected(f"{user} has not connected a Miaohua account") from None
+    return client_for_account(account)

@@ -1,0 +1,50 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from miaohua_site.accounts import services
+from miaohua_site.accounts.forms import ConnectForm
+from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUnavailable
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upstream_settings(request):
+    account = UpstreamAccount.objects.filter(user=request.user).first()
+    replacing = request.GET.get("replace") == "1" or request.method == "POST"
+    form = ConnectForm(request.POST or None, initial={"email": account.email if account else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.upstream_account_connect(
+                user=request.user, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except LoginFailed as exc:
+            form.add_error("password", f"Miaohua did not accept this email and password: {exc.user_message}")
+        except UpstreamUnavailable as exc:
+            form.add_error(None, f"Miaohua could not be reached to check these credentials. {exc.user_message}")
+        except UpstreamError as exc:
+            form.add_error(None, f"Miaohua refused the check: {exc.user_message}")
+        else:
+            messages.success(request, f"Connected to Miaohua as {form.cleaned_data['email']}.")
+            return redirect(_safe_next(request) or "upstream_settings")
+    context = {"account": account, "form": form, "show_form": account is None or replacing, "next": _safe_next(request)}
+    return TemplateResponse(request, "accounts/upstream_settings.html", context)
+
+
+@login_required
+@require_POST
+def upstream_disconnect(request):
+    services.upstream_account_disconnect(user=request.user)
+    messages.success(request, "Disconnected. Your Miaohua password and token were deleted from the dashboard.")
+    return redirect("upstream_settings")
