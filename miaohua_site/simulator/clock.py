@@ -1,0 +1,25 @@
+"""The simulator's clock. Task states, training progress, token expiry, link expiry and the rate limit
+all read `now()`, so a test can jump ahead with `advance(seconds)` instead of sleeping.
+
+The offset lives in this process only: it reaches the live server's thread, not a separate worker."""
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+_offset = timedelta(0)
+
+
+def now() -> datetime:
+    return timezone.now() + _offset
+
+
+def advance(seconds: float) -> None:
+    """Move the simulator's clock forward (cumulative), e.g. past a task's or a token's lifetime."""
+    global _offset
+    _offset += timedelta(seconds=seconds)
+
+
+def reset() -> None:
+    global _offset
+    _offset = timedelta(0)
