@@ -31,6 +31,7 @@ from requests.adapters import HTTPAdapter
 
 from .errors import (
     AuthenticationError,
+    NotFound,
     ProtocolError,
     RateLimited,
     UpstreamError,
@@ -185,7 +186,9 @@ class MiaohuaClient:
 
         Returns a dict keyed by every requested task_id, in request order. The vendor's items are matched by
         their own ``task_id`` or their images' ``task_id``; an id the answer does not account for is a pending
-        ``Task`` with ``reported=False`` (digest: "task_results"). The endpoint allows 6 calls per second.
+        ``Task`` with ``reported=False`` (digest: "task_results"). An item without any id (no images: pending
+        or failed) is placed by elimination; a finished one that cannot be is looked up with ``task_result``
+        for the unaccounted ids, so a failure is never reported as pending. The endpoint allows 6 calls/s.
         """
         ids = list(dict.fromkeys(task_ids))
         if len(ids) > MAX_TASK_IDS:
@@ -200,7 +203,20 @@ class MiaohuaClient:
             raise ProtocolError(
                 f"expected a list of tasks, got {type(data).__name__}", endpoint="task_results"
             )
-        return _match_tasks(ids, [Task.from_api(item, "task_results") for item in data])
+        results, unplaced = _match_tasks(ids, [Task.from_api(item, "task_results") for item in data])
+        if unplaced:
+            # Finished items without any task_id that elimination cannot place (e.g. a failed task beside a
+            # pending one): ask task_result about the unaccounted ids until they are all found.
+            for task_id in [task_id for task_id, task in results.items() if not task.reported]:
+                try:
+                    task = self.task_result(task_id, sensitive_limit_value)
+                except NotFound:
+                    continue
+                results[task_id] = task
+                unplaced -= task.is_finished
+                if unplaced <= 0:
+                    break
+        return results
 
     def img2txt(self, init_img: str) -> str:
         """A caption for an uploaded image (synchronous at the vendor)."""
@@ -518,8 +534,10 @@ def _id_from(data: Any, key: str, endpoint: str, kinds: tuple[type, ...] = (str,
     return value
 
 
-def _match_tasks(ids: list[str], items: list[Task]) -> dict[str, Task]:
-    """Pair ``task_results`` items with the requested ids (digest: "task_results"; order not documented)."""
+def _match_tasks(ids: list[str], items: list[Task]) -> tuple[dict[str, Task], int]:
+    """Pair ``task_results`` items with the requested ids (digest: "task_results"; order not documented).
+
+    Returns the tasks keyed by id, and how many finished items could not be placed."""
     wanted = set(ids)
     found: dict[str, Task] = {}
     unmatched: list[Task] = []
@@ -531,18 +549,25 @@ def _match_tasks(ids: list[str], items: list[Task]) -> dict[str, Task]:
         else:
             logger.debug("miaohua task_results: ignoring an item for an id that was not asked for")
     missing = [task_id for task_id in ids if task_id not in found]
-    if unmatched and len(unmatched) == len(missing):
-        # Items without any id (no images yet, e.g. pending or failed) can be placed only when the placement
-        # cannot matter: one left over for one id, or all alike and without images.
-        if len(unmatched) == 1 or all(_same_outcome(unmatched[0], task) for task in unmatched):
+    unplaced = 0
+    if unmatched:
+        # Items without any id (no images: pending or failed) can be placed only where the placement cannot
+        # matter: one left over for one id, or as many as the ids left and all alike.
+        placeable = len(unmatched) == len(missing) and (
+            len(unmatched) == 1 or all(_same_outcome(unmatched[0], task) for task in unmatched)
+        )
+        if placeable:
             for task_id, task in zip(missing, unmatched, strict=True):
                 found[task_id] = task
+        else:
+            # A pending item needs no placing (an id left out is pending); a finished one does.
+            unplaced = sum(task.is_finished for task in unmatched)
     result = {}
     for task_id in ids:
         task = found.get(task_id) or Task.pending(task_id)
         task.task_id = task_id
         result[task_id] = task
-    return result
+    return result, unplaced
 
 
 def _same_outcome(a: Task, b: Task) -> bool:

@@ -386,11 +386,15 @@ class DatasetPage:
 
 
 TRAIN_DONE = "done"
+TRAIN_FAILED_STATES = ("failed", "error")
 
 
 @dataclass
 class TrainProgress:
-    """``train_progress``: ``training_progress`` runs 0–1; when ``state`` is ``done`` the LoRA is usable."""
+    """``train_progress``: ``training_progress`` runs 0–1; when ``state`` is ``done`` the LoRA is usable.
+
+    The document shows only ``done``; ``pending``/``running`` are in progress, and a failed training says
+    ``failed`` (or carries an ``error_msg``)."""
 
     state: str
     training_progress: float = 0.0
@@ -399,11 +403,20 @@ class TrainProgress:
     main_body: str = ""
     trigger_word: str = ""
     create_time: str = ""
+    error_msg: str = ""
     task_id: str | None = None
 
     @property
     def is_done(self) -> bool:
-        return self.state == TRAIN_DONE
+        return self.state == TRAIN_DONE and not self.error_msg
+
+    @property
+    def is_failed(self) -> bool:
+        return self.state in TRAIN_FAILED_STATES or bool(self.error_msg)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.is_done or self.is_failed
 
     @classmethod
     def from_api(cls, data: Any, endpoint: str, task_id: str | None = None) -> TrainProgress:
@@ -415,6 +428,7 @@ class TrainProgress:
             main_body=_field(data, "main_body", str, endpoint, ""),
             trigger_word=_field(data, "trigger_word", str, endpoint, ""),
             create_time=_field(data, "create_time", str, endpoint, ""),
+            error_msg=_field(data, "error_msg", str, endpoint, ""),
             task_id=task_id,
         )
 

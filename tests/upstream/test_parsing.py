@@ -249,9 +249,9 @@ def test_it_matches_batch_items_by_their_images_task_id_whatever_the_order():
         Task.from_api({"state": "done", "images": [image("a")]}, "task_results"),
     ]
 
-    results = _match_tasks(["a", "b", "c"], items)
+    results, unplaced = _match_tasks(["a", "b", "c"], items)
 
-    assert list(results) == ["a", "b", "c"]
+    assert list(results) == ["a", "b", "c"] and unplaced == 0
     assert results["a"].images[0].large == "https://img/a.jpg"
     assert results["b"].images[0].large == "https://img/b.jpg"
     assert results["c"].is_pending and results["c"].reported is False
@@ -263,28 +263,30 @@ def test_it_places_a_single_item_without_task_id_on_the_single_id_left():
         Task.from_api({"state": "done", "images": [], "error_msg": "Intern error"}, "task_results"),
     ]
 
-    results = _match_tasks(["b", "a"], items)
+    results, _ = _match_tasks(["b", "a"], items)
 
     assert results["a"].is_done
     assert results["b"].is_failed and results["b"].task_id == "b"
 
 
-def test_it_leaves_ids_pending_when_items_without_task_id_cannot_be_told_apart():
+def test_it_counts_finished_items_without_task_id_it_cannot_place():
     items = [
         Task.from_api({"state": "done", "images": [], "error_msg": "Intern error"}, "task_results"),
         Task.from_api({"state": "pending", "images": []}, "task_results"),
     ]
 
-    results = _match_tasks(["a", "b"], items)
+    results, unplaced = _match_tasks(["a", "b"], items)
 
     assert all(task.is_pending and not task.reported for task in results.values())
+    assert unplaced == 1  # task_results then asks task_result about a and b
 
 
 def test_it_places_alike_items_without_task_id_since_the_order_cannot_matter():
     items = [Task.from_api({"state": "pending", "images": []}, "task_results") for _ in range(3)]
 
-    results = _match_tasks(["a", "b", "c"], items)
+    results, unplaced = _match_tasks(["a", "b", "c"], items)
 
+    assert unplaced == 0
     assert all(task.is_pending and task.reported for task in results.values())
     assert [task.task_id for task in results.values()] == ["a", "b", "c"]
 
@@ -292,4 +294,4 @@ def test_it_places_alike_items_without_task_id_since_the_order_cannot_matter():
 def test_it_ignores_items_for_ids_it_did_not_ask_for():
     items = [Task.from_api({"state": "done", "images": [image("zzz")]}, "task_results")]
 
-    assert _match_tasks(["a"], items)["a"].reported is False
+    assert _match_tasks(["a"], items)[0]["a"].reported is False

@@ -1,0 +1,103 @@
+"""The client against the simulator over real HTTP: a client factory that records its sleeps and new
+tokens, both answer shapes, a closed port, and small pictures the vendor's upload limits accept."""
+
+import io
+import socket
+import time
+
+import pytest
+from PIL import Image
+
+from miaohua_site.simulator import clock
+from miaohua_site.upstream import MiaohuaClient
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo"
+
+
+@pytest.fixture(autouse=True)
+def simulator_clock():
+    """Tests may move the simulator's clock (token expiry, task completion); put it back afterwards."""
+    clock.reset()
+    yield clock
+    clock.reset()
+
+
+@pytest.fixture
+def sleeps():
+    """What the client would have slept between retries, instead of sleeping."""
+    return []
+
+
+@pytest.fixture
+def new_tokens():
+    """Every token the client handed to on_token."""
+    return []
+
+
+@pytest.fixture
+def make_client(simulator_url, sleeps, new_tokens):
+    clients = []
+
+    def make(base_url=None, **options):
+        options.setdefault("email", DEMO_EMAIL)
+        options.setdefault("password", DEMO_PASSWORD)
+        options.setdefault("on_token", new_tokens.append)
+        options.setdefault("sleep", sleeps.append)
+        options.setdefault("read_timeout", 10.0)
+        client = MiaohuaClient(base_url or simulator_url, **options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+@pytest.fixture(params=[False, True], ids=["bare", "envelope"])
+def answer_shape(request, settings):
+    """The simulator answers as the vendor's document shows (bare) or wraps every answer (envelope)."""
+    settings.MIAOHUA_SIMULATOR_ENVELOPES = request.param
+    return "envelope" if request.param else "bare"
+
+
+@pytest.fixture
+def closed_port_url():
+    """A local port nothing listens on, so a connection is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1b/"
+
+
+def picture(colour="red", size=(320, 320), fmt="PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def png_path(tmp_path):
+    path = tmp_path / "red.png"
+    path.write_bytes(picture("red"))
+    return path
+
+
+@pytest.fixture
+def uploaded(client, png_path):
+    """The URL of a picture uploaded by the demo account."""
+    return client.upload_img(png_path)
+
+
+def wait_until_finished(client, task_id, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        task = client.task_result(task_id)
+        if task.is_finished or time.monotonic() > deadline:
+            return task
+        time.sleep(0.1)
