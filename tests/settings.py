@@ -24,3 +24,7 @@ if not REDIS_URL:
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Static files straight from the apps' folders (no collectstatic in tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
