@@ -1,9 +1,12 @@
 """The client against the simulator over real HTTP: a client factory that records its sleeps and new
-tokens, both answer shapes, a closed port, and small pictures the vendor's upload limits accept."""
+tokens, both answer shapes, a closed port, small pictures the vendor's upload limits accept, and a tiny
+local server only for answers the simulator never gives (HTML with 200, a wrong shape)."""
 
 import io
 import socket
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -101,3 +104,38 @@ def wait_until_finished(client, task_id, timeout=10.0):
         if task.is_finished or time.monotonic() > deadline:
             return task
         time.sleep(0.1)
+
+
+class _Canned(BaseHTTPRequestHandler):
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.requests.append((self.command, self.path, self.rfile.read(length)))
+        status, content_type, body, extra = self.server.reply(self)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def odd_server():
+    """A tiny local HTTP server for what the simulator never answers (an HTML page with 200, a wrong shape).
+
+    Set `server.reply = lambda handler: (status, content_type, body_bytes, extra_headers)`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    server.requests = []
+    server.reply = lambda handler: (200, "text/html", b"<html><body>Welcome!</body></html>", {})
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/api/v1b/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -1,6 +1,7 @@
 """Logging in, and logging in again by itself when the vendor refuses the token."""
 
 import pytest
+import requests
 
 from miaohua_site.simulator import stats
 from miaohua_site.simulator.models import SimAccount
@@ -125,3 +126,11 @@ def test_it_does_not_log_in_again_for_a_banned_account(make_client, new_tokens):
     assert caught.value.code == 416
     assert stats.calls("get_token") == 1
     assert len(new_tokens) == 1
+
+
+def test_it_is_really_tested_against_both_answer_shapes(simulator_url, answer_shape):
+    raw = requests.post(
+        simulator_url + "get_token", json={"email": DEMO_EMAIL, "password": "demo"}, timeout=5
+    )
+
+    assert ("code" in raw.json()) is (answer_shape == "envelope")

@@ -5,7 +5,9 @@ import uuid
 import pytest
 
 from miaohua_site.simulator import stats
+from miaohua_site.simulator.services.accounts import account_create
 from miaohua_site.upstream import (
+    AccountLimit,
     ContentRefused,
     InvalidParameter,
     NotFound,
@@ -139,8 +141,6 @@ def test_it_reports_an_unknown_task(client, task_id):
 
 
 def test_it_reports_another_accounts_task_as_unknown(make_client):
-    from miaohua_site.simulator.services.accounts import account_create
-
     account_create(email="other@example.com", password="other-pass")
     task_id = make_client(email="other@example.com", password="other-pass").task_submit(
         TaskParams(prompt="mine", n_images=1)
@@ -195,3 +195,26 @@ def test_it_reads_the_generation_form(client, answer_shape):
     assert form["scale"].max == 20
     assert "1:1" in form.resolutions and all("x" in size for size in form.resolutions["1:1"])
     assert stats.calls("get_token") == 0  # a public form: no login
+
+
+def test_it_reports_too_many_running_tasks(make_client):
+    account_create(email="busy@example.com", password="busy-pass", max_running_tasks=1)
+    client = make_client(email="busy@example.com", password="busy-pass")
+    client.task_submit(TaskParams(prompt="the first", n_images=1))
+
+    with pytest.raises(AccountLimit) as caught:
+        client.task_submit(TaskParams(prompt="the second", n_images=1))
+
+    assert caught.value.code == 123
+    assert "limit" in caught.value.user_message
+
+
+def test_it_reports_a_balance_too_low(make_client):
+    account_create(email="poor@example.com", password="poor-pass", credits=1)
+
+    with pytest.raises(AccountLimit) as caught:
+        make_client(email="poor@example.com", password="poor-pass").task_submit(
+            TaskParams(prompt="two", n_images=2)
+        )
+
+    assert caught.value.code == 124

@@ -295,3 +295,12 @@ def test_it_ignores_items_for_ids_it_did_not_ask_for():
     items = [Task.from_api({"state": "done", "images": [image("zzz")]}, "task_results")]
 
     assert _match_tasks(["a"], items)[0]["a"].reported is False
+
+
+def test_it_pools_connections_in_one_session_per_client():
+    client = MiaohuaClient(BASE, pool_maxsize=7)
+
+    adapter = client.session.get_adapter(BASE)
+    assert adapter is client.session.get_adapter("https://vendor.invalid/")
+    assert adapter._pool_maxsize == 7 and adapter.max_retries.total == 0
+    assert client.timeout == (5.0, 30.0)
