@@ -92,6 +92,7 @@ LORAS = [
 LEGACY_MODEL_NAMES = {"artist v0.3.0 beta": DEFAULT_VERSIONID}
 
 # ControlNet units: name → (local_name, desc). Which list applies depends on the base model's is_opensource.
+# Both have brightness: the vendor's multi-cn sample uses it with an open-source model.
 CN_ARTIST = {
     "canny": ("Edges", "Canny: keeps the outlines of the reference picture."),
     "lineart": ("Line art", "Lineart: follows the line drawing extracted from the reference."),
@@ -105,6 +106,7 @@ CN_OPENSOURCE = {
     "lineart": ("Line art", "Lineart: follows the line drawing extracted from the reference."),
     "openpose": ("Pose", "Openpose: extracts the character's pose and draws a new figure in it."),
     "tile": ("Detail", "Tile: adds detail while keeping the composition (upscaling)."),
+    "brightness": ("Brightness", "Brightness: follows the light and dark areas of the reference."),
     "depth": ("Depth", "Depth: keeps the spatial layout of the reference."),
     "scribble": ("Scribble", "Scribble: turns a rough sketch into a picture."),
 }

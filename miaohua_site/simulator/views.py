@@ -3,7 +3,7 @@ fields and hands them to a service; api.endpoint does the rest (see api.py)."""
 
 from django.http import FileResponse, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from miaohua_site.simulator import catalog, faults, links, render, stats
 from miaohua_site.simulator.api import Call, Reply, endpoint, error_answer
@@ -221,7 +221,7 @@ def file_view(view):
         stats.record(endpoint="files", status=response.status_code)
         return response
 
-    return require_GET(wrapped)
+    return require_safe(wrapped)
 
 
 @file_view

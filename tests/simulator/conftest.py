@@ -100,3 +100,27 @@ def t2i(token: str, **fields) -> dict:
         "select_seed": 1234,
         **fields,
     }
+
+
+@pytest.fixture
+def upload_url(api, token) -> str:
+    """A 320x320 red picture the demo account uploaded."""
+    return api.uploaded_url(token)
+
+
+def submit(api, token: str, **fields) -> str:
+    response = api.post("task_submit", t2i(token, **fields))
+    assert response.status_code == 200, response.content
+    return response.json()["task_id"]
+
+
+def finished(api, token: str, task_id: str) -> dict:
+    """task_result once the task's time has passed."""
+    clock.advance(5)
+    return api.post("task_result", {"token": token, "task_id": task_id}).json()
+
+
+def fetch(api, url: str) -> bytes:
+    response = api.client.get(url)
+    assert response.status_code == 200, url
+    return b"".join(response.streaming_content) if response.streaming else response.content
