@@ -68,7 +68,8 @@ class MiaohuaClient:
 
     ``base_url`` ends at ``.../api/v1b/``. With ``email`` and ``password`` the client logs in by itself
     when it has no token, and again (once per call) when the token is refused; ``on_token(token)`` is
-    called with each new token so the caller can store it. ``sleep`` waits between retries (for tests).
+    called with each new token so the caller can store it (if it raises, that is logged and the call goes
+    on with the token). ``sleep`` waits between retries (injectable for tests).
     """
 
     def __init__(
@@ -155,9 +156,14 @@ class MiaohuaClient:
         if self.on_token is not None:
             try:
                 self.on_token(token)
-            except Exception:
+            except Exception as exc:
                 # The token works in memory: failing the call because it could not be stored helps no one.
-                logger.exception("on_token failed; the new Miaohua token was not persisted")
+                # Scrubbed, as its message might quote the token.
+                logger.error(
+                    "on_token failed, the new Miaohua token was not stored: %s: %s",
+                    type(exc).__name__,
+                    self._scrub(str(exc)),
+                )
         return token
 
     # --- Generation ----------------------------------------------------------------------------------------
@@ -190,6 +196,8 @@ class MiaohuaClient:
         or failed) is placed by elimination; a finished one that cannot be is looked up with ``task_result``
         for the unaccounted ids, so a failure is never reported as pending. The endpoint allows 6 calls/s.
         """
+        if isinstance(task_ids, str):
+            raise TypeError("task_results takes a list of task ids, not one string")
         ids = list(dict.fromkeys(task_ids))
         if len(ids) > MAX_TASK_IDS:
             raise ValueError(f"task_results takes at most {MAX_TASK_IDS} task ids, got {len(ids)}")
@@ -212,6 +220,12 @@ class MiaohuaClient:
                     task = self.task_result(task_id, sensitive_limit_value)
                 except NotFound:
                     continue
+                except UpstreamError as exc:
+                    # The batch answer stands; the rest stays unaccounted (pending) until the next poll.
+                    logger.info(
+                        "miaohua task_results: look-up of an unaccounted id stopped by %s", type(exc).__name__
+                    )
+                    break
                 results[task_id] = task
                 unplaced -= task.is_finished
                 if unplaced <= 0:

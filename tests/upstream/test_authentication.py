@@ -134,3 +134,13 @@ def test_it_is_really_tested_against_both_answer_shapes(simulator_url, answer_sh
     )
 
     assert ("code" in raw.json()) is (answer_shape == "envelope")
+
+
+def test_it_goes_on_when_the_new_token_cannot_be_stored(make_client, caplog):
+    def broken_store(token):
+        raise RuntimeError(f"database is locked while saving {token}")
+
+    client = make_client(on_token=broken_store)
+
+    assert client.cn_artist()
+    assert "on_token failed" in caplog.text and client.token not in caplog.text

@@ -101,6 +101,8 @@ def test_it_refuses_more_than_fifty_ids_before_sending(client):
 
 def test_it_asks_nothing_for_no_ids(client):
     assert client.task_results([]) == {}
+    with pytest.raises(TypeError):
+        client.task_results("3f1c0a52-0000-0000-0000-000000000000")
     assert stats.calls() == 0
 
 

@@ -1,9 +1,11 @@
 """Uploading pictures: one or several, from paths, bytes or open files, streamed as multipart."""
 
 import io
+import os
 
 import pytest
 import requests
+from PIL import Image
 
 from miaohua_site.simulator import stats
 from miaohua_site.simulator.models import SimUpload
@@ -86,3 +88,27 @@ def test_it_reports_a_picture_the_vendor_does_not_take(client, tmp_path):
 def test_it_uploads_nothing_for_no_files(client):
     assert client.upload_imgs([]) == []
     assert stats.calls() == 0
+
+
+class ReadRecorder(io.BytesIO):
+    """A file that remembers how much was asked of it at a time."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.asked = []
+
+    def read(self, size=-1):
+        self.asked.append(size)
+        return super().read(size)
+
+
+def test_it_streams_a_big_file_in_small_pieces(client):
+    noise = Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    big = ReadRecorder(buffer.getvalue())
+
+    client.upload_img(("noise.png", big))
+
+    assert SimUpload.objects.get().size == len(buffer.getvalue()) > 2_000_000
+    assert big.asked and all(0 < size <= 64 * 1024 for size in big.asked)
