@@ -45,7 +45,10 @@ def json_answer(payload, status: int = 200) -> JsonResponse:
 
 
 def error_answer(error: ApiError) -> JsonResponse:
-    return json_answer({"code": error.code, "msg": error.msg, "info": None}, status=error.http_status)
+    response = json_answer({"code": error.code, "msg": error.msg, "info": None}, status=error.http_status)
+    if error.http_status == 429:
+        response["Retry-After"] = "1"  # the window is one second
+    return response
 
 
 def _body(request: HttpRequest) -> dict:

@@ -59,6 +59,7 @@ def test_it_allows_six_calls_a_second_and_answers_429_to_the_seventh(api, token)
 
     assert [a.status_code for a in answers] == [200] * 6 + [429]
     assert answers[-1].json()["code"] == 429
+    assert answers[-1]["Retry-After"] == "1"
 
 
 def test_it_allows_calls_again_once_the_second_has_passed(api, token):

@@ -84,7 +84,7 @@ def task_submit(*, account: SimAccount, params: SubmitParams) -> SimTask:
             width=params.width,
             height=params.height,
             seed=seed,
-            error_msg=f"Intern error: simulated failure ({marker!r} in the prompt)" if fails else "",
+            error_msg=f"Intern error: simulated failure ({marker[:60]!r} in the prompt)" if fails else "",
             created_at=now,
             ready_at=now + timedelta(seconds=float(settings.MIAOHUA_SIMULATOR_TASK_SECONDS)),
         )
