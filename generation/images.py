@@ -1,0 +1,203 @@
+"""Bringing the vendor's images home: download (allow-listed hosts, size cap, timeouts, streamed to a
+temporary file), measure, store in Django's default storage, and make a small WebP thumbnail.
+
+The vendor's links are signed and expire (digest: "What public clients ... add"), so this runs as soon as a
+task is done; a failed download is retried later with fresh links from ``task_result``."""
+
+import io
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import IO
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from PIL import Image, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
+
+THUMBNAIL_SIZE = 384
+CHUNK = 64 * 1024
+MAX_REDIRECTS = 3
+FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+DEFAULT_MAX_BYTES = 60 * 1024 * 1024
+DEFAULT_TIMEOUT_SECONDS = 120.0
+
+
+class DownloadError(Exception):
+    """A download that did not give us an image; ``str(error)`` is in plain words for the image's card."""
+
+
+@dataclass
+class Download:
+    """A downloaded image in a temporary file (closed, and so deleted, by ``close``)."""
+
+    file: IO[bytes]
+    size: int
+    format: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def allowed_hosts() -> set[str]:
+    """The configured upstream's host and ``MIAOHUA_IMAGE_HOSTS``."""
+    hosts = {host.lower() for host in getattr(settings, "MIAOHUA_IMAGE_HOSTS", []) if host}
+    api_host = urlsplit(getattr(settings, "MIAOHUA_API_BASE", "") or "").hostname
+    if api_host:
+        hosts.add(api_host.lower())
+    return hosts
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DownloadError("The image link is not a web address.")
+    if parts.hostname.lower() not in allowed_hosts():
+        raise DownloadError(f"Images are not downloaded from {parts.hostname} (not an allowed image host).")
+
+
+def download(url: str, *, session: requests.Session | None = None) -> Download:
+    """Fetch ``url`` into a temporary file, refusing other hosts (also after a redirect), answers over
+    ``MIAOHUA_IMAGE_MAX_BYTES`` and anything that is not a JPEG, PNG or WebP image."""
+    max_bytes = int(getattr(settings, "MIAOHUA_IMAGE_MAX_BYTES", DEFAULT_MAX_BYTES))
+    total_seconds = float(getattr(settings, "MIAOHUA_IMAGE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    timeout = (float(settings.MIAOHUA_CONNECT_TIMEOUT), float(settings.MIAOHUA_READ_TIMEOUT))
+    session = session or requests.Session()
+    deadline = time.monotonic() + total_seconds
+    target = url
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(target)
+        try:
+            response = session.get(target, stream=True, timeout=timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise DownloadError(f"The image could not be fetched ({type(exc).__name__}).") from None
+        if response.is_redirect:
+            target = urljoin(target, response.headers.get("Location", ""))
+            response.close()
+            continue
+        break
+    else:
+        raise DownloadError("The image link redirects too often.")
+    with response:
+        if response.status_code == 403:
+            raise DownloadError("The image link was refused (HTTP 403); it has probably expired.")
+        if response.status_code != 200:
+            raise DownloadError(f"The image could not be fetched (HTTP {response.status_code}).")
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            raise DownloadError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+        spool = tempfile.TemporaryFile()
+        try:
+            size = 0
+            for chunk in response.iter_content(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise DownloadError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+                if time.monotonic() > deadline:
+                    raise DownloadError(f"The image took longer than {total_seconds:g} s to download.")
+                spool.write(chunk)
+        except requests.RequestException as exc:
+            spool.close()
+            raise DownloadError(f"The image download broke off ({type(exc).__name__}).") from None
+        except DownloadError:
+            spool.close()
+            raise
+    spool.seek(0)
+    try:
+        format_, width, height = probe(spool)
+    except DownloadError:
+        spool.close()
+        raise
+    spool.seek(0)
+    return Download(file=spool, size=size, format=format_, width=width, height=height)
+
+
+def probe(file: IO[bytes]) -> tuple[str, int, int]:
+    """Format and size from the header only (Pillow decodes pixels lazily)."""
+    try:
+        with Image.open(file) as image:
+            format_, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+        raise DownloadError(f"The downloaded file is not a usable image ({type(exc).__name__}).") from None
+    if format_ not in FORMATS:
+        raise DownloadError(f"The downloaded file is a {format_} image, not JPEG, PNG or WebP.")
+    return format_, width, height
+
+
+def thumbnail(file: IO[bytes], *, size: int = THUMBNAIL_SIZE) -> bytes:
+    """A WebP of at most ``size`` px on the long side. A JPEG is decoded at 1/2–1/8 scale (``draft``) and
+    big images are first shrunk with the fast ``reduce`` (``reducing_gap``): a 6144² JPEG is never whole."""
+    file.seek(0)
+    with Image.open(file) as image:
+        image.draft("RGB", (size, size))
+        image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert(
+                "RGBA" if "transparency" in image.info or image.mode in ("LA", "PA") else "RGB"
+            )
+        out = io.BytesIO()
+        image.save(out, "WEBP", quality=82, method=4)
+    file.seek(0)
+    return out.getvalue()
+
+
+@dataclass
+class Stored:
+    file: str
+    preview: str
+    thumbnail: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+def store(image, *, large_url: str, middle_url: str, session: requests.Session | None = None) -> Stored:
+    """Download ``large`` (and ``middle`` for the preview) of a ``GeneratedImage``, save both and a thumbnail
+    to its storage, and say what was saved. The model row is not written: the caller does that."""
+    session = session or requests.Session()
+    large = download(large_url, session=session)
+    middle = None
+    try:
+        if middle_url and middle_url != large_url:
+            try:
+                middle = download(middle_url, session=session)
+            except DownloadError as exc:  # a missing preview is not worth failing the image for
+                logger.info("generation: no preview for %s: %s", image, exc)
+        # The thumbnail comes from the preview when it is big enough: far fewer pixels to decode.
+        source = large
+        if middle is not None and max(middle.width, middle.height) >= THUMBNAIL_SIZE:
+            source = middle
+        thumb = thumbnail(source.file)
+        large.file.seek(0)
+        file_name = image.file.field.generate_filename(image, f"large{large.extension}")
+        file_name = image.file.storage.save(file_name, File(large.file, name=file_name))
+        preview_name = ""
+        if middle is not None:
+            middle.file.seek(0)
+            preview_name = image.preview.field.generate_filename(image, f"middle{middle.extension}")
+            preview_name = image.preview.storage.save(preview_name, File(middle.file, name=preview_name))
+        thumb_name = image.thumbnail.field.generate_filename(image, "thumb.webp")
+        thumb_name = image.thumbnail.storage.save(thumb_name, ContentFile(thumb, name=thumb_name))
+        return Stored(
+            file=file_name,
+            preview=preview_name,
+            thumbnail=thumb_name,
+            width=large.width,
+            height=large.height,
+            size_bytes=large.size,
+        )
+    finally:
+        large.close()
+        if middle is not None:
+            middle.close()

@@ -1,0 +1,244 @@
+"""Generation tasks, their images, the images a user gives as input, and the rows that coordinate workers.
+
+A task's life (docs/ARCHITECTURE.md, "Life of a generation task"):
+queued → submitting → pending → done | failed. Field names that cross the wire are the vendor's.
+"""
+
+import os
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class GenerationTask(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SUBMITTING = "submitting", "Submitting"
+        PENDING = "pending", "Generating"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        TXT2IMG = "txt2img", "Text to image"
+        IMG2IMG = "img2img", "Image to image"
+
+    IN_FLIGHT = (State.QUEUED, State.SUBMITTING, State.PENDING)
+    FINAL = (State.DONE, State.FAILED)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_tasks"
+    )
+    # Tasks outlive a disconnected account: the history stays, polling stops.
+    upstream_account = models.ForeignKey(
+        "accounts.UpstreamAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="generation_tasks",
+    )
+    idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+
+    # Every task_submit parameter as the user asked (vendor names; input images as "input:<pk>"), and what was
+    # actually sent (the uploaded URLs in their place; never the token).
+    params = models.JSONField(default=dict)
+    params_sent = models.JSONField(null=True, blank=True)
+
+    # Denormalised from params for filtering and search.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TXT2IMG)
+    prompt = models.TextField(blank=True)
+    neg_prompt = models.TextField(blank=True)
+    versionid = models.CharField(max_length=200, blank=True)
+    model_name = models.CharField(
+        "model", max_length=200, blank=True, help_text="The base model's display name"
+    )
+    lora_versionid = models.CharField(max_length=200, blank=True)
+    cn_types = models.CharField("ControlNet types", max_length=200, blank=True, help_text="Comma-separated")
+    n_images = models.PositiveSmallIntegerField(default=2)
+    output_size = models.CharField(max_length=20, blank=True)
+
+    # What the vendor told us.
+    upstream_task_id = models.CharField(max_length=100, blank=True, db_index=True)
+    error_message = models.TextField(blank=True, help_text="Why the task failed, in plain words")
+    wait_time = models.FloatField(
+        null=True, blank=True, help_text="The vendor's queue estimate while pending"
+    )
+    select_seed = models.BigIntegerField(null=True, blank=True, help_text="The seed the vendor used")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took it (queued → submitting)"
+    )
+    submit_attempted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set just before task_submit is sent: the vendor may know the task after it",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "idempotency_key"], name="generation_task_one_per_key"),
+        ]
+        indexes = [
+            # The poller: an account's pending tasks, oldest-polled first.
+            models.Index(fields=["state", "upstream_account", "last_polled_at"], name="generation_task_poll"),
+            # History pages, keyset-paged on (created_at, id).
+            models.Index(fields=["owner", "-created_at", "-id"], name="generation_task_owner_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.prompt[:40]!r} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL
+
+    @property
+    def elapsed(self):
+        """How long the task has taken (so far)."""
+        return (self.finished_at or timezone.now()) - self.created_at
+
+
+def _task_folder(task: GenerationTask) -> str:
+    created = task.created_at or timezone.now()
+    return f"generated/{created:%Y}/{created:%m}/{task.pk}"
+
+
+def _extension(filename: str, default: str = ".png") -> str:
+    ext = os.path.splitext(filename)[1].lower()
+    return ext if ext in {".png", ".jpg", ".jpeg", ".webp", ".gif"} else default
+
+
+def generated_image_path(image: "GeneratedImage", filename: str) -> str:
+    return f"{_task_folder(image.task)}/{image.save_index}{_extension(filename)}"
+
+
+def generated_preview_path(image: "GeneratedImage", filename: str) -> str:
+    return f"{_task_folder(image.task)}/{image.save_index}-preview{_extension(filename)}"
+
+
+def generated_thumbnail_path(image: "GeneratedImage", filename: str) -> str:
+    return f"{_task_folder(image.task)}/{image.save_index}-thumb.webp"
+
+
+class GeneratedImage(models.Model):
+    class MirrorState(models.TextChoices):
+        WAITING = "waiting", "Waiting for download"
+        STORED = "stored", "Stored"
+        FAILED = "failed", "Download failed"
+
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
+    save_index = models.PositiveSmallIntegerField()
+    file = models.FileField(
+        upload_to=generated_image_path, max_length=255, blank=True
+    )  # the vendor's "large"
+    preview = models.FileField(upload_to=generated_preview_path, max_length=255, blank=True)  # "middle"
+    thumbnail = models.FileField(
+        upload_to=generated_thumbnail_path, max_length=255, blank=True
+    )  # WebP, ~384 px
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    # Signed links expire and may change between polls: kept for the next download attempt only.
+    upstream_large_url = models.TextField(blank=True)
+    upstream_middle_url = models.TextField(blank=True)
+    mirror_state = models.CharField(max_length=8, choices=MirrorState.choices, default=MirrorState.WAITING)
+    mirror_attempts = models.PositiveSmallIntegerField(default=0)
+    mirror_attempted_at = models.DateTimeField(null=True, blank=True)
+    mirror_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["task", "save_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "save_index"], name="generated_image_one_per_index"),
+        ]
+        indexes = [
+            models.Index(fields=["mirror_state", "mirror_attempted_at"], name="generated_image_mirror")
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.save_index} of task #{self.task_id}"
+
+    @property
+    def is_stored(self) -> bool:
+        return self.mirror_state == self.MirrorState.STORED
+
+
+def input_image_path(image: "InputImage", filename: str) -> str:
+    now = timezone.now()
+    return f"inputs/{now:%Y}/{now:%m}/{uuid.uuid4().hex}{_extension(filename)}"
+
+
+class InputImage(models.Model):
+    """An init or ControlNet image: the user's own upload, or an image picked from their history.
+
+    Task params refer to it as ``"input:<pk>"``; the submit job uploads it to the vendor each time, since the
+    vendor's upload links expire."""
+
+    REFERENCE_PREFIX = "input:"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="input_images")
+    file = models.FileField(upload_to=input_image_path, max_length=255, blank=True)
+    source_image = models.ForeignKey(
+        GeneratedImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="used_as_input"
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"input image #{self.pk}"
+
+    @property
+    def reference(self) -> str:
+        """How task params refer to this image (``init_img`` and ``cn_configs[i]["img"]``)."""
+        return f"{self.REFERENCE_PREFIX}{self.pk}"
+
+    @property
+    def stored_file(self):
+        """The file in storage: the user's upload, or the picked history image (None when that is gone)."""
+        if self.file:
+            return self.file
+        if self.source_image_id and self.source_image and self.source_image.file:
+            return self.source_image.file
+        return None
+
+
+class WorkerLease(models.Model):
+    """A named lease (e.g. one poll sweep per upstream account). Taken and renewed by a conditional UPDATE
+    with an expiry, so it holds across processes on SQLite and PostgreSQL alike; a killed holder's lapses."""
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(default=timezone.now)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RateWindow(models.Model):
+    """The recent calls to a rate-limited vendor endpoint for one account (a sliding window shared by all
+    workers), and the back-off after a 429 or 5xx. Updated by compare-and-set on ``version``."""
+
+    name = models.CharField(max_length=100, unique=True)
+    calls = models.JSONField(default=list, help_text="Unix times of the most recent calls, oldest first")
+    blocked_until = models.FloatField(default=0, help_text="Unix time before which no call may start")
+    backoff_seconds = models.FloatField(default=0)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,13 @@
+"""Creates the generation schedules after each migrate (idempotent); imported by GenerationConfig.ready."""
+
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+
+@receiver(post_migrate, dispatch_uid="generation.ensure_schedules")
+def ensure_schedules_after_migrate(sender, app_config=None, using="default", **kwargs) -> None:
+    if app_config is None or app_config.label != "generation":
+        return
+    from generation.services import ensure_schedules
+
+    ensure_schedules()
