@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The two commands of README.md. Needs only Python 3.11+ (standard library) to start.
 
-    python3 dev.py start   # set up everything, then run the dashboard (web + worker + simulator) on :8000
-    python3 dev.py test    # set up everything, then run the whole test suite (extra args go to pytest)
+python3 dev.py start   # set up everything, then run the dashboard (web + worker + simulator) on :8000
+python3 dev.py test    # set up everything, then run the whole test suite (extra args go to pytest)
 """
 
 import argparse

@@ -5,6 +5,17 @@ from generation import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("generate/", views.generate, name="generate"),
+    path("generate/controlnet-unit/", views.controlnet_unit, name="controlnet_unit"),
+    path("generate/pick-image/", views.image_picker, name="image_picker"),
+    path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/card/", views.task_card, name="task_card"),
+    path("tasks/<int:pk>/retry/", views.task_retry, name="task_retry"),
+    path("images/<int:pk>/", views.image_detail, name="image_detail"),
+    path("images/<int:pk>/download/", views.image_download, name="image_download"),
+    path("images/<int:pk>/<str:variant>/", views.image_file, name="image_file"),
+    path("inputs/<int:pk>/", views.input_file, name="input_file"),
+    path("queue/", views.queue_badge, name="queue_badge"),
+    path("describe/", views.describe, name="describe"),
     path("history/", views.history, name="history"),
-    path("catalog/", views.catalog, name="catalog"),
+    path("catalog/", views.catalog_browse, name="catalog"),
 ]

@@ -1,8 +1,24 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
+"""Generation pages: thin views. Catalog reads are cached (generation.catalog); everything that talks to the
+vendor for a task runs in the worker (generation.tasks); pages and htmx polls read only our database."""
 
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from generation import catalog, selectors, services, submission
+from generation import vendor_rules as rules
+from generation.forms import ControlNetForm, GenerateForm
 from miaohua_site.accounts.decorators import upstream_account_required
+from miaohua_site.accounts.services import client_for_account
+from miaohua_site.upstream.errors import UpstreamError
+
+RECENT_TASKS = 12
 
 
 @login_required
@@ -10,16 +26,278 @@ def home(request):
     return redirect("generate")
 
 
+def _catalogs(account, *, refresh=False):
+    """Everything the Generate form's pickers need, from the (cached) vendor catalogs."""
+    base = catalog.base_models(account, refresh=refresh)
+    form_spec = catalog.generation_form(account, refresh=refresh)
+    return {
+        "base_models": base.value,
+        "loras": catalog.lora_models(account, refresh=refresh).value,
+        "private_models": catalog.private_models(account, refresh=refresh).value,
+        "resolutions": form_spec.value.resolutions,
+        "cn_artist": catalog.controlnets(account, opensource=False, refresh=refresh).value,
+        "cn_opensource": catalog.controlnets(account, opensource=True, refresh=refresh).value,
+        "fetched_at": base.fetched_at,
+    }
+
+
+def _form_kwargs(cats):
+    return {k: cats[k] for k in ("base_models", "loras", "private_models", "resolutions")}
+
+
+def _controlnets_for(cats, model):
+    return cats["cn_opensource"] if model is not None and model.is_opensource else cats["cn_artist"]
+
+
+def _unit_prefixes(data) -> list[int]:
+    """The ControlNet units present in a posted form (units can be removed from the middle)."""
+    return sorted({i for i in range(rules.MAX_CONTROLNETS) if f"cn-{i}-cn" in data})
+
+
+def _resolve_image(user, upload, input_id, from_id):
+    """An InputImage for an upload, an earlier upload of this user, or one of their history images."""
+    if upload:
+        return services.input_image_create(user=user, file=upload)
+    if input_id:
+        return selectors.input_images_of(user).filter(pk=input_id).first()
+    if from_id:
+        image = selectors.images_visible_to(user).filter(pk=from_id).first()
+        if image is not None:
+            return services.input_image_from_history(user=user, image=image)
+    return None
+
+
+def _initial_from_request(request, cats):
+    """Pre-fill: "reuse these settings" (?task=), "use as init image" (?init_from=), "use as ControlNet image"
+    (?cn_from=), "generate with this" (?versionid=, ?lora=, ?prompt=)."""
+    initial, units = {}, []
+    task_pk = request.GET.get("task")
+    if task_pk and task_pk.isdigit():
+        task = selectors.task_for_user(request.user, int(task_pk))
+        initial, units = submission.initial_from_task(task)
+        if request.GET.get("same_seed") and task.select_seed is not None:
+            initial["select_seed"] = task.select_seed
+    for key in ("versionid", "prompt", "neg_prompt"):
+        if request.GET.get(key):
+            initial[key] = request.GET[key][: rules.PROMPT_MAX]
+    if request.GET.get("lora"):
+        initial["lora_versionid"] = request.GET["lora"]
+    init_from = request.GET.get("init_from")
+    if init_from and init_from.isdigit():
+        initial.update(mode="img2img", init_image_from=int(init_from), output_size="")
+    cn_from = request.GET.get("cn_from")
+    if cn_from and cn_from.isdigit():
+        units.append({"image_from": int(cn_from)})
+    return initial, units[: rules.MAX_CONTROLNETS]
+
+
+def _image_previews(user, form, units):
+    """Thumbnails of the images already chosen, so a re-rendered form shows them and nothing is lost."""
+
+    def preview(input_id, from_id):
+        if input_id:
+            return selectors.input_images_of(user).filter(pk=input_id).first()
+        if from_id:
+            return selectors.images_visible_to(user).filter(pk=from_id).first()
+        return None
+
+    def value(f, name):
+        return f[name].value() if f.is_bound else f.initial.get(name)
+
+    form.init_preview = preview(value(form, "init_image_input"), value(form, "init_image_from"))
+    for unit in units:
+        unit.image_preview = preview(value(unit, "image_input"), value(unit, "image_from"))
+
+
 @upstream_account_required
+@require_http_methods(["GET", "POST"])
 def generate(request):
-    return TemplateResponse(request, "generation/generate.html")
+    account = request.user.upstream_account
+    try:
+        cats = _catalogs(account, refresh=request.GET.get("refresh") == "1")
+    except UpstreamError as exc:
+        return TemplateResponse(request, "generation/generate.html", {"catalog_error": exc.user_message}, status=503)
+
+    if request.method == "POST":
+        form = GenerateForm(request.POST, request.FILES, **_form_kwargs(cats))
+        controlnets = _controlnets_for(cats, form.selected_model)
+        units = [
+            ControlNetForm(request.POST, request.FILES, prefix=f"cn-{i}", controlnets=controlnets)
+            for i in _unit_prefixes(request.POST)
+        ]
+        valid = form.is_valid() & all([unit.is_valid() for unit in units])
+        task = None
+        if valid:
+            task = submission.submit_from_form(user=request.user, form=form, units=units, resolve_image=_resolve_image)
+        else:
+            submission.keep_uploads(user=request.user, form=form, units=units, resolve_image=_resolve_image)
+        if task is not None:
+            return redirect(f"{reverse('generate')}?task={task.pk}#task-{task.pk}")
+    else:
+        initial, unit_initials = _initial_from_request(request, cats)
+        initial.setdefault("sensitive_limit_value", account.sensitive_limit_value)
+        form = GenerateForm(initial=initial, **_form_kwargs(cats))
+        controlnets = _controlnets_for(cats, form.selected_model or (cats["base_models"][:1] or [None])[0])
+        units = [
+            ControlNetForm(initial=u, prefix=f"cn-{i}", controlnets=controlnets) for i, u in enumerate(unit_initials)
+        ]
+
+    _image_previews(request.user, form, units)
+    context = {
+        "form": form,
+        "units": units,
+        "cats": cats,
+        "max_units": rules.MAX_CONTROLNETS,
+        "cn_processors": rules.CN_PROCESSORS,
+        "cn_options": rules.CN_OPTIONS,
+        "tasks": selectors.tasks_visible_to(request.user).filter(owner=request.user)[:RECENT_TASKS],
+        "highlight": request.GET.get("task"),
+        "units_have_errors": any(unit.errors for unit in units),
+        "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
+    }
+    return TemplateResponse(
+        request, "generation/generate.html", context, status=200 if request.method == "GET" or valid else 400
+    )
+
+
+@upstream_account_required
+@require_GET
+def controlnet_unit(request):
+    """A fresh ControlNet unit for the form (htmx `beforeend`): the units already typed are left untouched."""
+    present = {int(i) for i in request.GET.getlist("present") if i.isdigit()}
+    free = [i for i in range(rules.MAX_CONTROLNETS) if i not in present]
+    if not free:
+        return TemplateResponse(request, "generation/generate.html#cn_limit", {"max_units": rules.MAX_CONTROLNETS})
+    account = request.user.upstream_account
+    cats = _catalogs(account)
+    model = next((m for m in cats["base_models"] if m.versionid == request.GET.get("versionid")), None)
+    unit = ControlNetForm(prefix=f"cn-{free[0]}", controlnets=_controlnets_for(cats, model))
+    unit.image_preview = None
+    return TemplateResponse(request, "generation/generate.html#cn_unit", {"unit": unit, "cn_options": rules.CN_OPTIONS})
+
+
+@login_required
+@require_GET
+def task_card(request, pk):
+    """The polled task card: re-rendered every ~2 s while the task moves; 286 (stop polling) once final."""
+    task = selectors.task_for_user(request.user, pk)
+    response = TemplateResponse(request, "generation/_task_card.html", {"task": task})
+    if task.is_final:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+@login_required
+@require_GET
+def task_detail(request, pk):
+    task = selectors.task_for_user(request.user, pk)
+    return TemplateResponse(request, "generation/task_detail.html", {"task": task})
+
+
+@upstream_account_required
+@require_POST
+def task_retry(request, pk):
+    task = selectors.task_for_user(request.user, pk)
+    new = services.generation_retry(task=task, user=request.user)
+    return redirect(f"{reverse('generate')}?task={new.pk}#task-{new.pk}")
+
+
+@login_required
+@require_GET
+def image_detail(request, pk):
+    image = get_object_or_404(selectors.images_visible_to(request.user).select_related("task"), pk=pk)
+    siblings = list(image.task.images.order_by("save_index").values_list("pk", flat=True))
+    index = siblings.index(image.pk)
+    context = {
+        "image": image,
+        "task": image.task,
+        "previous": siblings[index - 1] if index > 0 else None,
+        "next": siblings[index + 1] if index + 1 < len(siblings) else None,
+    }
+    return TemplateResponse(request, "generation/image_detail.html", context)
+
+
+@login_required
+@require_GET
+def image_download(request, pk):
+    image = get_object_or_404(selectors.images_visible_to(request.user), pk=pk)
+    if not image.file:
+        raise Http404("This image is still being stored.")
+    name = f"miaohua-{image.task_id}-{image.save_index}{image.file.name[image.file.name.rfind('.') :]}"
+    return FileResponse(image.file.open("rb"), as_attachment=True, filename=name)
+
+
+@login_required
+@require_GET
+def image_file(request, pk, variant):
+    """Our mirrored copy (original, preview or thumbnail), served only to those who may see the task."""
+    image = get_object_or_404(selectors.images_visible_to(request.user), pk=pk)
+    field = {"original": image.file, "preview": image.preview, "thumb": image.thumbnail}.get(variant)
+    if not field:
+        raise Http404("No such image.")
+    response = FileResponse(field.open("rb"))
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+@require_GET
+def input_file(request, pk):
+    source = selectors.input_image_for_user(request.user, pk).stored_file
+    if not source:
+        raise Http404("No such image.")
+    return FileResponse(source.open("rb"))
+
+
+@login_required
+@require_GET
+def image_picker(request):
+    """A modal grid of the user's recent images, to pick an init or ControlNet image from history."""
+    images = selectors.images_visible_to(request.user).filter(task__owner=request.user, file__gt="")[:60]
+    return TemplateResponse(
+        request, "generation/image_picker.html", {"images": images, "target": request.GET.get("target", "")}
+    )
+
+
+@login_required
+@require_GET
+def queue_badge(request):
+    return TemplateResponse(request, "_queue_badge.html", {"queue_count": selectors.queue_count(request.user)})
+
+
+@upstream_account_required
+@require_http_methods(["GET", "POST"])
+def describe(request):
+    """img2txt: a caption for an image (synchronous, short timeout: ARCHITECTURE "What runs where")."""
+    from generation.forms import DescribeForm
+
+    form = DescribeForm(request.POST or None, request.FILES or None, initial={"image_from": request.GET.get("from")})
+    caption = error = None
+    if request.method == "POST" and form.is_valid():
+        source = _resolve_image(request.user, form.cleaned_data.get("image"), None, form.cleaned_data.get("image_from"))
+        if source is None:
+            form.add_error("image", "Upload an image or pick one from your history.")
+        else:
+            try:
+                caption = submission.image_describe(
+                    input_image=source, client=client_for_account(request.user.upstream_account)
+                )
+            except UpstreamError as exc:
+                error = exc.user_message
+    preview = None
+    from_id = form["image_from"].value()
+    if from_id and str(from_id).isdigit():
+        preview = selectors.images_visible_to(request.user).filter(pk=from_id).first()
+    context = {"form": form, "caption": caption, "error": error, "preview": preview}
+    return TemplateResponse(request, "generation/describe.html", context)
 
 
 @login_required
 def history(request):
-    return TemplateResponse(request, "generation/history.html")
+    tasks = selectors.tasks_visible_to(request.user).filter(owner=request.user)[:60]
+    return TemplateResponse(request, "generation/history.html", {"tasks": tasks})
 
 
 @upstream_account_required
-def catalog(request):
+def catalog_browse(request):
     return TemplateResponse(request, "generation/catalog.html")

@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "miaohua_site.context_processors.studio",
+                "generation.context_processors.queue",
             ],
         },
     },

@@ -1,9 +1,138 @@
 // Small behaviours htmx does not cover. Keep it small.
-document.addEventListener("click", function (event) {
-  var toggle = event.target.closest("[data-theme-toggle]");
-  if (!toggle) return;
-  var root = document.documentElement;
-  var next = root.getAttribute("data-bs-theme") === "dark" ? "light" : "dark";
-  root.setAttribute("data-bs-theme", next);
-  localStorage.setItem("theme", next);
-});
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-theme-toggle]");
+    if (toggle) {
+      var root = document.documentElement;
+      var next = root.getAttribute("data-bs-theme") === "dark" ? "light" : "dark";
+      root.setAttribute("data-bs-theme", next);
+      localStorage.setItem("theme", next);
+      return;
+    }
+    var seed = event.target.closest("[data-seed]");
+    if (seed) {
+      var input = document.getElementById("id_select_seed");
+      input.value = seed.dataset.seed === "dice" ? Math.floor(Math.random() * 10000000) : -1;
+      return;
+    }
+    var remove = event.target.closest("[data-remove-unit]");
+    if (remove) {
+      remove.closest("[data-cn-unit]").remove();
+      return;
+    }
+    var pick = event.target.closest("[data-pick]");
+    if (pick) {
+      // A history image chosen in the picker: fill the hidden field, clear any upload, show the thumbnail.
+      var target = document.querySelector("[name='" + pick.dataset.pickTarget + "']");
+      if (!target) return;
+      var source = target.closest("[data-image-source]");
+      target.value = pick.dataset.pick;
+      source.querySelectorAll("input[type=file]").forEach(function (f) { f.value = ""; });
+      source.querySelectorAll("input[type=hidden][name$='_input']").forEach(function (f) { f.value = ""; });
+      source.querySelector("[data-preview]").innerHTML = '<img alt="Chosen image" src="' + pick.dataset.pickSrc + '">';
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.type === "file" && el.closest("[data-image-source]")) {
+      // A new upload replaces an earlier choice; preview it locally.
+      var source = el.closest("[data-image-source]");
+      source.querySelectorAll("input[type=hidden]").forEach(function (f) { f.value = ""; });
+      if (el.files && el.files[0]) {
+        var img = document.createElement("img");
+        img.alt = "Chosen image";
+        img.src = URL.createObjectURL(el.files[0]);
+        var box = source.querySelector("[data-preview]");
+        box.innerHTML = "";
+        box.appendChild(img);
+      }
+    }
+    if (el.name && /^cn-\d-cn$/.test(el.name)) updateUnit(el.closest("[data-cn-unit]"));
+    if (el.name === "versionid") updateControlNetTypes();
+    if (el.name === "mode" || el.name === "output_size") updateVisibility();
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.hasAttribute("data-counter")) updateCounter(event.target);
+  });
+
+  function form() { return document.getElementById("generate-form"); }
+
+  function updateCounter(area) {
+    var counter = document.querySelector("[data-counter-for='" + area.id + "']");
+    if (!counter) return;
+    var max = parseInt(area.getAttribute("maxlength"), 10);
+    counter.textContent = area.value.length + " / " + max;
+    counter.classList.toggle("text-danger", area.value.length > max * 0.95);
+  }
+
+  function updateVisibility() {
+    var f = form();
+    if (!f) return;
+    var mode = (f.querySelector("[name=mode]:checked") || {}).value;
+    f.querySelectorAll("[data-when-mode]").forEach(function (el) { el.hidden = el.dataset.whenMode !== mode; });
+    var size = f.querySelector("[name=output_size]");
+    f.querySelectorAll("[data-when-custom-size]").forEach(function (el) { el.hidden = !size || size.value !== "custom"; });
+  }
+
+  function processorMap() {
+    try { return JSON.parse(form().dataset.cnProcessors); } catch (e) { return { processors: {}, options: {} }; }
+  }
+
+  function updateUnit(unit) {
+    if (!unit) return;
+    var map = processorMap();
+    var type = unit.querySelector("select[name$='-cn']").value;
+    var processors = map.processors[type] || [];
+    var select = unit.querySelector("select[name$='-control_processor']");
+    var previous = select.value;
+    select.innerHTML = "";
+    processors.forEach(function (p) { select.add(new Option(p, p, false, p === previous)); });
+    unit.querySelector("[data-cn-processor]").hidden = processors.length === 0;
+    var options = map.options[type] || [];
+    unit.querySelectorAll("[data-cn-option]").forEach(function (el) { el.hidden = options.indexOf(el.dataset.cnOption) < 0; });
+  }
+
+  function updateControlNetTypes() {
+    // ControlNet types come from cn/opensource for open-source base models, cn/artist otherwise.
+    var f = form();
+    var model = (f.querySelector("[name=versionid]:checked") || {}).value || "";
+    var open = (" " + f.dataset.opensourceModels + " ").indexOf(" " + model + " ") >= 0;
+    var list = JSON.parse(open ? f.dataset.cnOpensource : f.dataset.cnArtist);
+    f.querySelectorAll("select[name$='-cn']").forEach(function (select) {
+      var previous = select.value;
+      select.innerHTML = "";
+      list.forEach(function (c) { select.add(new Option(c.label, c.name, false, c.name === previous)); });
+      updateUnit(select.closest("[data-cn-unit]"));
+    });
+  }
+
+  function keyboardViewer(event) {
+    var viewer = document.querySelector(".image-viewer");
+    if (!viewer || event.target.closest("input, textarea, select")) return;
+    var target = { ArrowLeft: viewer.dataset.prev, ArrowRight: viewer.dataset.next, Escape: viewer.dataset.close }[event.key];
+    if (target) window.location.href = target;
+  }
+  document.addEventListener("keydown", keyboardViewer);
+
+  // A form is sent once: a double click does not send it twice (the idempotency key covers the rest).
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("[data-once]");
+    if (button) { setTimeout(function () { button.disabled = true; button.textContent = "Sending…"; }, 0); }
+  });
+
+  function init() {
+    document.querySelectorAll("[data-counter]").forEach(updateCounter);
+    updateVisibility();
+  }
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "cn-units") {
+      var transient = event.detail.target.querySelector("[data-transient]");
+      if (transient) setTimeout(function () { transient.remove(); }, 3000);
+    }
+  });
+})();

@@ -43,7 +43,7 @@ def test_it_explains_a_wrong_key(owner, settings):
     upstream_account_store(user=owner, email="owner@miaohua.test", password="pw")
     settings.CREDENTIALS_KEY = Fernet.generate_key().decode()
     with pytest.raises(Exception, match="CREDENTIALS_KEY"):
-        UpstreamAccount.objects.get(user=owner).password
+        _ = UpstreamAccount.objects.get(user=owner).password
 
 
 def test_it_refuses_a_malformed_key(settings):

@@ -9,12 +9,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(**env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "CREDENTIALS_KEY", "ALLOWED_HOSTS", "DEBUG"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SECRET_KEY", "CREDENTIALS_KEY", "ALLOWED_HOSTS", "DEBUG"))
+    }
     base.update(env)
     base["DJANGO_SETTINGS_MODULE"] = "miaohua_site.settings"
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        cwd=ROOT, env=base, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -19,7 +19,9 @@ def signed_in(client, owner):
 
 @live
 def test_it_connects_with_credentials_the_vendor_accepts(signed_in, owner, simulator_url):
-    response = signed_in.post(reverse("upstream_settings"), {"email": "demo@example.com", "password": "demo"}, follow=True)
+    response = signed_in.post(
+        reverse("upstream_settings"), {"email": "demo@example.com", "password": "demo"}, follow=True
+    )
 
     assert response.status_code == 200
     assert b"connected as" in response.content and b"demo@example.com" in response.content

@@ -1,0 +1,325 @@
+"""The Generate form: every task_submit option, named as the vendor names them, checked on the server."""
+
+import uuid
+
+from django import forms
+
+from generation import vendor_rules as rules
+from miaohua_site.forms import StudioForm
+
+CUSTOM = "custom"
+SAME_AS_INIT = ""
+
+
+def _number(widget_step=None, **attrs):
+    if widget_step is not None:
+        attrs["step"] = widget_step
+    return forms.NumberInput(attrs=attrs)
+
+
+class ImageSourceMixin:
+    """An image given three ways: a new upload, an earlier upload (`<prefix>_input`), or a history image
+    (`<prefix>_from`). The view resolves them; the form checks the upload itself."""
+
+    def _check_upload(self, name):
+        file = self.cleaned_data.get(name)
+        if file:
+            self.cleaned_data[f"{name}_size"] = rules.check_upload_image(file)
+        return file
+
+
+class GenerateForm(ImageSourceMixin, StudioForm):
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    versionid = forms.ChoiceField(label="Base model", widget=forms.RadioSelect)
+    prompt = forms.CharField(
+        label="Prompt",
+        max_length=rules.PROMPT_MAX,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "maxlength": rules.PROMPT_MAX,
+                "data-counter": "",
+                "placeholder": "A lighthouse on a cliff at dusk, volumetric light",
+            }
+        ),
+    )
+    neg_prompt = forms.CharField(
+        label="Negative prompt",
+        max_length=rules.PROMPT_MAX,
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "maxlength": rules.PROMPT_MAX,
+                "data-counter": "",
+                "placeholder": "What to keep out: blurry, text, watermark",
+            }
+        ),
+    )
+    n_images = forms.IntegerField(label="Images", min_value=1, max_value=8, initial=2, widget=_number(min=1, max=8))
+    scale = forms.IntegerField(
+        label="Guidance scale", min_value=1, max_value=20, initial=7, widget=_number(min=1, max=20)
+    )
+    ddim_steps = forms.IntegerField(
+        label="Steps",
+        min_value=rules.STEPS[0],
+        max_value=rules.STEPS[1],
+        initial=50,
+        widget=_number(min=rules.STEPS[0], max=rules.STEPS[1]),
+    )
+    select_seed = forms.IntegerField(
+        label="Seed",
+        min_value=-1,
+        max_value=rules.SEED[1],
+        initial=-1,
+        widget=_number(min=-1, max=rules.SEED[1]),
+        help_text="-1 picks a random seed.",
+    )
+    output_size = forms.ChoiceField(label="Output size", required=False)
+    width = forms.IntegerField(
+        label="Width",
+        required=False,
+        min_value=rules.SIDE[0],
+        max_value=rules.SIDE[1],
+        widget=_number(8, min=rules.SIDE[0], max=rules.SIDE[1], placeholder="Width"),
+    )
+    height = forms.IntegerField(
+        label="Height",
+        required=False,
+        min_value=rules.SIDE[0],
+        max_value=rules.SIDE[1],
+        widget=_number(8, min=rules.SIDE[0], max=rules.SIDE[1], placeholder="Height"),
+    )
+    add_prompt = forms.BooleanField(
+        label="Let Miaohua improve my prompt",
+        required=False,
+        help_text="The vendor rewrites the prompt with its language model (slower).",
+    )
+    mode = forms.ChoiceField(
+        label="Mode",
+        choices=[("txt2img", "Text to image"), ("img2img", "Image to image")],
+        initial="txt2img",
+        widget=forms.RadioSelect,
+    )
+    init_image = forms.FileField(
+        label="Init image",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
+    )
+    init_image_input = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    init_image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    strength = forms.FloatField(
+        label="Image strength",
+        min_value=0,
+        max_value=1,
+        initial=0.6,
+        required=False,
+        widget=_number(0.05, min=0, max=1),
+        help_text="How much of the init image to keep (0–1).",
+    )
+    lora_versionid = forms.ChoiceField(label="LoRA", required=False)
+    lora_weight = forms.FloatField(
+        label="LoRA weight", min_value=0, max_value=2, initial=0.8, required=False, widget=_number(0.05, min=0, max=2)
+    )
+    sensitive_limit_value = forms.FloatField(
+        label="Content filter strictness",
+        min_value=0,
+        max_value=1,
+        initial=0,
+        required=False,
+        widget=_number(0.05, min=0, max=1),
+        help_text="0 is Miaohua's default; higher is stricter. Saved for you.",
+    )
+
+    def __init__(self, *args, base_models=(), loras=(), private_models=(), resolutions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.base_models = {m.versionid: m for m in base_models}
+        self.fields["versionid"].choices = [(m.versionid, m.model_name) for m in base_models]
+        lora_choices = [("", "None")]
+        if private_models:
+            lora_choices.append(("Your models", [(m.versionid, m.model_name) for m in private_models]))
+        if loras:
+            lora_choices.append(("Public LoRAs", [(m.versionid, m.model_name) for m in loras]))
+        self.fields["lora_versionid"].choices = lora_choices
+        self.presets = self._presets(resolutions or {})
+        self.fields["output_size"].choices = [
+            (SAME_AS_INIT, "Same as the init image (image to image)"),
+            *[(ratio, [(size, size.replace("x", " × ")) for size in sizes]) for ratio, sizes in self.presets.items()],
+            (CUSTOM, "Custom…"),
+        ]
+        if not self.initial.get("versionid") and base_models:
+            default = "sgl_artist_v0.3.5_0925"  # the vendor's documented default
+            self.initial["versionid"] = default if default in self.base_models else base_models[0].versionid
+        if "output_size" not in self.initial:
+            flat = [size for sizes in self.presets.values() for size in sizes]
+            self.initial["output_size"] = "960x960" if "960x960" in flat else (flat[0] if flat else CUSTOM)
+        size = self.initial.get("output_size")
+        if not self.is_bound and size and all(size not in sizes for sizes in self.presets.values()):
+            self.initial["output_size"] = CUSTOM  # a size that is no preset: show it in the custom fields
+            self.initial["width"], _, self.initial["height"] = size.partition("x")
+        if not self.is_bound and not self.initial.get("idempotency_key"):
+            self.initial["idempotency_key"] = uuid.uuid4()
+
+    @staticmethod
+    def _presets(resolutions: dict) -> dict[str, list[str]]:
+        """The form's presets grouped by ratio, keeping only sizes inside the documented 640–6144 range."""
+        kept = {}
+        for ratio, sizes in resolutions.items():
+            fitting = [s for s in sizes if _fits(s)]
+            if fitting:
+                kept[ratio] = fitting
+        return kept
+
+    @property
+    def selected_model(self):
+        return self.base_models.get(self.data.get("versionid") or self.initial.get("versionid") or "")
+
+    def clean_init_image(self):
+        return self._check_upload("init_image")
+
+    def clean(self):
+        data = super().clean()
+        mode = data.get("mode")
+        size = data.get("output_size")
+        if size == CUSTOM:
+            width, height = data.get("width"), data.get("height")
+            if not width and "width" not in self.errors:
+                self.add_error("width", f"Enter a width of {rules.SIDE[0]}–{rules.SIDE[1]} pixels.")
+            if not height and "height" not in self.errors:
+                self.add_error("height", f"Enter a height of {rules.SIDE[0]}–{rules.SIDE[1]} pixels.")
+            if width and height:
+                data["output_size"] = f"{width}x{height}"
+        elif size == SAME_AS_INIT and mode != "img2img":
+            self.add_error("output_size", "Choose an output size: only image to image can keep the init image's size.")
+        elif size and not _fits(size):
+            self.add_error(
+                "output_size", f"Each side must be {rules.SIDE[0]}–{rules.SIDE[1]} pixels (Miaohua's documented range)."
+            )
+        if mode == "img2img":
+            if not (data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")):
+                self.add_error(
+                    "init_image", "Image to image needs an init image: upload one or pick one from your history."
+                )
+            if data.get("strength") is None and "strength" not in self.errors:
+                self.add_error("strength", "Enter an image strength between 0 and 1.")
+        if data.get("lora_versionid") and data.get("lora_weight") is None and "lora_weight" not in self.errors:
+            self.add_error("lora_weight", "Enter a LoRA weight between 0 and 2.")
+        return data
+
+
+def _fits(size: str) -> bool:
+    try:
+        width, height = (int(part) for part in size.lower().split("x"))
+    except ValueError:
+        return False
+    return rules.SIDE[0] <= width <= rules.SIDE[1] and rules.SIDE[0] <= height <= rules.SIDE[1]
+
+
+class ControlNetForm(ImageSourceMixin, StudioForm):
+    """One ControlNet unit (prefix `cn-<i>`); processor choices and options depend on the type."""
+
+    cn = forms.ChoiceField(label="Type")
+    control_processor = forms.ChoiceField(label="Processor", required=False)
+    low_threshold = forms.IntegerField(
+        label="Low threshold", min_value=1, max_value=255, initial=100, required=False, widget=_number(min=1, max=255)
+    )
+    high_threshold = forms.IntegerField(
+        label="High threshold", min_value=1, max_value=255, initial=200, required=False, widget=_number(min=1, max=255)
+    )
+    down_sample_rate = forms.DecimalField(
+        label="Down-sample rate",
+        min_value=1,
+        max_value=8,
+        decimal_places=2,
+        initial=1,
+        required=False,
+        widget=_number(0.01, min=1, max=8),
+    )
+    weight = forms.FloatField(label="Weight", min_value=0, max_value=2, initial=1, widget=_number(0.05, min=0, max=2))
+    guidance_start = forms.FloatField(
+        label="Start", min_value=0, max_value=1, initial=0, widget=_number(0.05, min=0, max=1)
+    )
+    guidance_end = forms.FloatField(
+        label="End", min_value=0, max_value=1, initial=1, widget=_number(0.05, min=0, max=1)
+    )
+    image = forms.FileField(
+        label="Control image",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
+    )
+    image_input = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, controlnets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cn"].choices = [(c.name, c.local_name or c.name) for c in controlnets]
+        self.fields["control_processor"].choices = [(p, p) for p in rules.CN_PROCESSORS.get(self.cn_type, [])]
+
+    @property
+    def cn_type(self) -> str:
+        if self.is_bound:
+            return self.data.get(self.add_prefix("cn"), "")
+        return self.initial.get("cn") or (self.fields["cn"].choices[0][0] if self.fields["cn"].choices else "")
+
+    @property
+    def options(self) -> list[str]:
+        return rules.CN_OPTIONS.get(self.cn_type, [])
+
+    @property
+    def processors(self) -> list[str]:
+        return rules.CN_PROCESSORS.get(self.cn_type, [])
+
+    def clean_image(self):
+        return self._check_upload("image")
+
+    def clean(self):
+        data = super().clean()
+        cn = data.get("cn")
+        start, end = data.get("guidance_start"), data.get("guidance_end")
+        if start is not None and end is not None and start > end:
+            self.add_error("guidance_end", "The end must not come before the start.")
+        if cn in rules.CN_PROCESSORS and not data.get("control_processor") and "control_processor" not in self.errors:
+            self.add_error("control_processor", "Choose a processor.")
+        low, high = data.get("low_threshold"), data.get("high_threshold")
+        if cn == "canny" and low is not None and high is not None and low > high:
+            self.add_error("high_threshold", "The high threshold must be at least the low threshold.")
+        if not (data.get("image") or data.get("image_input") or data.get("image_from")):
+            self.add_error("image", "Give this ControlNet an image: upload one or pick one from your history.")
+        return data
+
+    def vendor_config(self, img_ref: str) -> dict:
+        data = self.cleaned_data
+        unit = {
+            "cn": data["cn"],
+            "weight": data["weight"],
+            "guidance_start": data["guidance_start"],
+            "guidance_end": data["guidance_end"],
+            "img": img_ref,
+        }
+        if data["cn"] in rules.CN_PROCESSORS:
+            config = {"control_processor": data["control_processor"]}
+            for option in rules.CN_OPTIONS.get(data["cn"], []):
+                value = data.get(option)
+                if value is None:
+                    value = self.fields[option].initial
+                config[option] = float(value) if option == "down_sample_rate" else value
+            unit["config"] = config
+        return unit
+
+
+class DescribeForm(ImageSourceMixin, StudioForm):
+    image = forms.FileField(
+        label="Image",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
+    )
+    image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean_image(self):
+        return self._check_upload("image")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("image") and not data.get("image_from") and "image" not in self.errors:
+            self.add_error("image", "Upload an image or pick one from your history.")
+        return data

@@ -1,0 +1,63 @@
+"""The vendor's documented ranges (digest: "task_submit", "Uploads", vendor FAQ), in one place for forms."""
+
+from django.core.exceptions import ValidationError
+from PIL import Image, UnidentifiedImageError
+
+PROMPT_MAX = 1000
+N_IMAGES = (1, 8)
+SCALE = (1, 20)
+STEPS = (1, 150)
+SEED = (-1, 9_999_999)
+SIDE = (640, 6144)  # output_size per side, documented; the form's presets start lower (digest decision 5)
+WEIGHT = (0.0, 2.0)
+MAX_CONTROLNETS = 3
+
+UPLOAD_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jfif", ".pjpeg", ".pjp", ".webp")
+UPLOAD_FORMATS = {"PNG", "JPEG", "WEBP"}
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+UPLOAD_SIDE = (256, 6144)
+
+# ControlNet processors and their options (digest table). A type not listed takes no config.
+CN_PROCESSORS = {
+    "canny": ["canny", "invert"],
+    "lineart": ["lineart_realistic", "lineart_coarse", "lineart_standard", "invert"],
+    "lineart_anime": ["lineart_anime", "lineart_anime_denoise"],
+    "openpose": [
+        "dw_openpose_full",
+        "openpose",
+        "openpose_face",
+        "openpose_faceonly",
+        "openpose_full",
+        "openpose_hand",
+    ],
+    "tile": ["tile_colorfix", "tile_colorfix_sharp", "tile_resample"],
+}
+CN_OPTIONS = {"canny": ["low_threshold", "high_threshold"], "tile": ["down_sample_rate"]}
+
+
+def check_upload_image(file) -> tuple[int, int]:
+    """A file the vendor will accept as an input image: its types, ≤ 5 MB, 256²–6144², really decodable.
+    Returns (width, height); raises ValidationError with the reason."""
+    name = (getattr(file, "name", "") or "").lower()
+    if not name.endswith(UPLOAD_EXTENSIONS):
+        raise ValidationError(
+            "Miaohua accepts PNG, JPEG and WebP images (%(ext)s).", params={"ext": " ".join(UPLOAD_EXTENSIONS)}
+        )
+    size = getattr(file, "size", None)
+    if size is not None and size > UPLOAD_MAX_BYTES:
+        raise ValidationError(f"This image is {size / 1024 / 1024:.1f} MB; Miaohua accepts at most 5 MB.")
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            fmt, (width, height) = image.format, image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ValidationError("This file is not a readable image.") from None
+    finally:
+        file.seek(0)
+    if fmt not in UPLOAD_FORMATS:
+        raise ValidationError(f"This file is a {fmt} image; Miaohua accepts PNG, JPEG and WebP.")
+    low, high = UPLOAD_SIDE
+    if not (low <= width <= high and low <= height <= high):
+        raise ValidationError(f"This image is {width}×{height}; Miaohua accepts {low}×{low} to {high}×{high} pixels.")
+    return width, height

@@ -1,0 +1,58 @@
+"""Screenshots of the dashboard as a person sees it (light, dark, phone), for a look before a change lands.
+
+    .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out screenshots] [path ...]
+
+Needs a running dashboard (python3 dev.py start) and Debian's Chromium."""
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+DEFAULT_PATHS = ["/generate/", "/history/", "/catalog/", "/datasets/", "/training/", "/settings/", "/describe/"]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", default="screenshots")
+    parser.add_argument("--user", default="demo")
+    parser.add_argument("--password", default="demo-studio")
+    parser.add_argument("paths", nargs="*", default=DEFAULT_PATHS)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for label, viewport, scheme in [
+            ("light", {"width": 1400, "height": 900}, "light"),
+            ("dark", {"width": 1400, "height": 900}, "dark"),
+            ("phone", {"width": 390, "height": 844}, "light"),
+        ]:
+            page = browser.new_page(viewport=viewport, color_scheme=scheme)
+            page.goto(args.base + "/accounts/login/")
+            page.screenshot(path=out / f"login-{label}.png")
+            page.get_by_label("User name").fill(args.user)
+            page.get_by_label("Password").fill(args.password)
+            page.get_by_role("button", name="Sign in").click()
+            for path in args.paths:
+                page.goto(args.base + path)
+                page.wait_for_timeout(400)
+                name = path.strip("/").replace("/", "-").replace("?", "_") or "home"
+                page.screenshot(path=out / f"{name}-{label}.png", full_page=True)
+            page.close()
+        browser.close()
+    print(f"Screenshots in {out}/")
+
+
+if __name__ == "__main__":
+    main()
