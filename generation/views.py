@@ -155,9 +155,8 @@ def generate(request):
         "units_have_errors": any(unit.errors for unit in units),
         "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
     }
-    return TemplateResponse(
-        request, "generation/generate.html", context, status=200 if request.method == "GET" or valid else 400
-    )
+    # A POST that reaches here did not make a task (a valid one has redirected): its errors are shown.
+    return TemplateResponse(request, "generation/generate.html", context, status=400 if request.method == "POST" else 200)
 
 
 @upstream_account_required
@@ -168,8 +167,10 @@ def controlnet_unit(request):
     free = [i for i in range(rules.MAX_CONTROLNETS) if i not in present]
     if not free:
         return TemplateResponse(request, "generation/generate.html#cn_limit", {"max_units": rules.MAX_CONTROLNETS})
-    account = request.user.upstream_account
-    cats = _catalogs(account)
+    try:
+        cats = _catalogs(request.user.upstream_account)
+    except UpstreamError as exc:
+        return TemplateResponse(request, "generation/generate.html#cn_error", {"error": exc.user_message})
     model = next((m for m in cats["base_models"] if m.versionid == request.GET.get("versionid")), None)
     unit = ControlNetForm(prefix=f"cn-{free[0]}", controlnets=_controlnets_for(cats, model))
     unit.image_preview = None
