@@ -156,7 +156,9 @@ def generate(request):
         "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
     }
     # A POST that reaches here did not make a task (a valid one has redirected): its errors are shown.
-    return TemplateResponse(request, "generation/generate.html", context, status=400 if request.method == "POST" else 200)
+    return TemplateResponse(
+        request, "generation/generate.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 @upstream_account_required

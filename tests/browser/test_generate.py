@@ -20,8 +20,9 @@ def control_image(tmp_path):
     return path
 
 
-def test_images_appear_without_reloading(sign_in, owner, simulator_url, settings, tmp_path, control_image,
-                                         monkeypatch, page: Page):
+def test_images_appear_without_reloading(
+    sign_in, owner, simulator_url, settings, tmp_path, control_image, monkeypatch, page: Page
+):
     settings.MEDIA_ROOT = tmp_path / "media"
     upstream_account_store(user=owner, email="demo@example.com", password="demo")
     # The worker is held back until the page shows the queued task; then it runs (inline) while the page polls.

@@ -127,6 +127,8 @@ def test_every_sweep_makes_one_call_per_fifty_tasks_in_flight(account, settings)
 
 def test_it_never_calls_task_results_more_than_six_times_in_a_second(account, settings):
     settings.GENERATION_POLL_INTERVAL_SECONDS = 0  # sweep back to back: only the limiter holds the pace
+    # The first call logs in slowly: a limiter counting call starts would let 7 arrive in one second.
+    settings.MIAOHUA_SIMULATOR_FAULTS = "slow_seconds=0.4,endpoints=get_token"
     in_flight(account, 100, settings=settings, task_seconds=60)
     SimApiCall.objects.all().delete()
 
@@ -162,8 +164,24 @@ def test_the_limit_is_shared_by_every_worker(db):
 def test_a_limiter_gives_up_at_its_deadline(db):
     now = [0.0]
     limiter = RateLimiter("x", calls=1, per=1.0, clock=lambda: now[0], sleep=lambda s: None)
-    assert limiter.acquire()
-    assert not limiter.acquire(deadline=0.5)
+    assert limiter.acquire() == 0.0
+    assert limiter.acquire(deadline=0.5) is None
+
+
+def test_a_call_counts_from_its_answer(db):
+    """The vendor counts a call when it arrives, somewhere between our start and its answer."""
+    now = [100.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    limiter = RateLimiter("y", calls=2, per=1.0, clock=lambda: now[0], sleep=sleep)
+    slow = limiter.acquire()
+    now[0] += 0.5  # a slow answer (or a login before the call)
+    limiter.finished(slow)
+    limiter.acquire()
+
+    assert limiter.acquire() == 101.5  # a second after the slow call's answer, not its start
 
 
 # --- Results ---------------------------------------------------------------------------------------------

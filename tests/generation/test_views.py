@@ -83,10 +83,19 @@ def test_a_resent_form_makes_one_task(connected, owner):
 @live
 def test_it_sends_controlnet_and_lora_as_the_vendor_names_them(connected, owner):
     lora = a_lora(connected)
-    data = form_data(lora_versionid=lora, lora_weight="1.5", **{
-        "cn-1-cn": "canny", "cn-1-control_processor": "canny", "cn-1-low_threshold": "50",
-        "cn-1-high_threshold": "150", "cn-1-weight": "0.7", "cn-1-guidance_start": "0.1", "cn-1-guidance_end": "0.9",
-    })
+    data = form_data(
+        lora_versionid=lora,
+        lora_weight="1.5",
+        **{
+            "cn-1-cn": "canny",
+            "cn-1-control_processor": "canny",
+            "cn-1-low_threshold": "50",
+            "cn-1-high_threshold": "150",
+            "cn-1-weight": "0.7",
+            "cn-1-guidance_start": "0.1",
+            "cn-1-guidance_end": "0.9",
+        },
+    )
     data["cn-1-image"] = png()
     response = connected.post(reverse("generate"), data)
     assert response.status_code == 302, response.context["units"][0].errors
@@ -141,10 +150,20 @@ def test_try_again_makes_a_new_task_with_the_same_parameters(connected, owner):
 @live
 def test_reuse_settings_prefills_the_form_with_controlnet_and_lora(connected, owner):
     lora = a_lora(connected)
-    data = form_data(lora_versionid=lora, output_size="custom", width="800", height="1200", **{
-        "cn-0-cn": "tile", "cn-0-control_processor": "tile_resample", "cn-0-down_sample_rate": "2.5",
-        "cn-0-weight": "1.2", "cn-0-guidance_start": "0", "cn-0-guidance_end": "1",
-    })
+    data = form_data(
+        lora_versionid=lora,
+        output_size="custom",
+        width="800",
+        height="1200",
+        **{
+            "cn-0-cn": "tile",
+            "cn-0-control_processor": "tile_resample",
+            "cn-0-down_sample_rate": "2.5",
+            "cn-0-weight": "1.2",
+            "cn-0-guidance_start": "0",
+            "cn-0-guidance_end": "1",
+        },
+    )
     data["cn-0-image"] = png()
     connected.post(reverse("generate"), data)
     task = GenerationTask.objects.get(owner=owner)
@@ -224,9 +243,13 @@ def test_another_users_task_and_images_are_not_found(connected, owner, client, o
     task = GenerationTask.objects.get(owner=owner)
     image = task.images.first()
     client.force_login(outsider)
-    for url in [reverse("task_card", args=[task.pk]), reverse("task_detail", args=[task.pk]),
-                reverse("image_detail", args=[image.pk]), reverse("image_download", args=[image.pk]),
-                reverse("image_file", args=[image.pk, "thumb"])]:
+    for url in [
+        reverse("task_card", args=[task.pk]),
+        reverse("task_detail", args=[task.pk]),
+        reverse("image_detail", args=[image.pk]),
+        reverse("image_download", args=[image.pk]),
+        reverse("image_file", args=[image.pk, "thumb"]),
+    ]:
         assert client.get(url).status_code == 404, url
     upstream_account_store(user=outsider, email="demo@example.com", password="demo")
     assert client.post(reverse("task_retry", args=[task.pk])).status_code == 404
@@ -241,8 +264,14 @@ def test_the_viewer_offers_every_action_and_serves_our_copy(connected, owner):
     connected.post(reverse("generate"), form_data())
     first, second = GenerationTask.objects.get(owner=owner).images.order_by("save_index")
     page = connected.get(reverse("image_detail", args=[first.pk])).content.decode()
-    for action in ["Download original", "Reuse these settings", "Reuse with the same seed", "Use as init image",
-                   "Use as ControlNet image", "Describe this image"]:
+    for action in [
+        "Download original",
+        "Reuse these settings",
+        "Reuse with the same seed",
+        "Use as init image",
+        "Use as ControlNet image",
+        "Describe this image",
+    ]:
         assert action in page
     assert f'data-next="/images/{second.pk}/"' in page
     download = connected.get(reverse("image_download", args=[first.pk]))
