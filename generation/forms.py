@@ -75,6 +75,7 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         widget=_number(min=-1, max=rules.SEED[1]),
         help_text="-1 picks a random seed.",
     )
+    keep_seed = forms.BooleanField(label="Keep this seed", required=False)
     output_size = forms.ChoiceField(label="Output size", required=False)
     width = forms.IntegerField(
         label="Width",

@@ -14,7 +14,8 @@ FIRST_BACKOFF_SECONDS = 1.0
 
 
 class RateLimiter:
-    """At most ``calls`` call starts in any ``per`` seconds for ``name``, across processes.
+    """At most ``calls`` calls in any ``per`` seconds for ``name``, across processes: a call starts only when
+    fewer than ``calls`` earlier calls were answered (or are still under way) within the last ``per`` seconds.
 
     Times are wall-clock (``time.time``), so workers on several machines need synchronised clocks (NTP)."""
 
@@ -38,14 +39,14 @@ class RateLimiter:
     def __repr__(self) -> str:
         return f"<RateLimiter {self.name} {self.calls}/{self.per}s>"
 
-    def acquire(self, *, deadline: float | None = None) -> bool:
-        """Wait for a free slot and take it. False (nothing taken) when the wait would pass ``deadline``
-        (a ``time.time()`` value)."""
+    def acquire(self, *, deadline: float | None = None) -> float | None:
+        """Wait for a free slot and take it; returns the slot (its start time) for ``finished``. None, with
+        nothing taken, when the wait would pass ``deadline`` (a ``time.time()`` value)."""
         self._ensure_row()
         while True:
             row = RateWindow.objects.values("calls", "blocked_until", "version").get(name=self.name)
             now = self._clock()
-            recent = [at for at in row["calls"] if at > now - self.per]
+            recent = sorted(at for at in row["calls"] if at > now - self.per)
             wait = 0.0
             if row["blocked_until"] > now:
                 wait = row["blocked_until"] - now
@@ -53,16 +54,31 @@ class RateLimiter:
                 wait = recent[-self.calls] + self.per - now
             if wait > 0:
                 if deadline is not None and now + wait > deadline:
-                    return False
+                    return None
                 self._sleep(wait)
                 continue
+            kept = recent[max(0, len(recent) - self.calls + 1) :]
             taken = RateWindow.objects.filter(name=self.name, version=row["version"]).update(
-                calls=[*recent[-(self.calls - 1) :], now] if self.calls > 1 else [now],
-                version=F("version") + 1,
+                calls=[*kept, now], version=F("version") + 1
             )
             if taken:
-                return True
+                return now
             # Another worker took a slot between our read and our write: look again.
+
+    def finished(self, slot: float) -> None:
+        """The call of ``slot`` has been answered: count it from now on. The vendor saw it somewhere between
+        its start and now, so spacing starts ``per`` apart from the previous answers keeps its count, wherever
+        it counts, within the limit (a login or a slow answer in between cannot squeeze the window)."""
+        while True:
+            row = RateWindow.objects.values("calls", "version").get(name=self.name)
+            if slot not in row["calls"]:
+                return
+            calls = sorted([at for at in row["calls"] if at != slot] + [max(self._clock(), slot)])
+            updated = RateWindow.objects.filter(name=self.name, version=row["version"]).update(
+                calls=calls, version=F("version") + 1
+            )
+            if updated:
+                return
 
     def back_off(self, *, retry_after: float | None = None) -> float:
         """After a 429 or 5xx: no call for anyone until the back-off (doubling, up to 30 s) has passed.

@@ -340,6 +340,7 @@ class PollReport:
     failed: int = 0
     backoffs: int = 0
     calls_per_sweep: list[int] = field(default_factory=list)
+    in_flight_per_sweep: list[int] = field(default_factory=list)
     stopped: str = ""
 
     def as_dict(self) -> dict:
@@ -402,6 +403,7 @@ def generation_poll(*, account_id: int, budget_seconds: float | None = None) -> 
                     continue
                 report.stopped = "nothing in flight"
                 return report
+            report.in_flight_per_sweep.append(len(pending))
             outcome = _sweep(client, limiter, lease, pending, sensitive, deadline, report)
             report.sweeps += 1
             if outcome in ("lease lost", "login failed"):
@@ -437,7 +439,8 @@ def _sweep(client, limiter: RateLimiter, lease: Lease, pending, sensitive, deadl
         for chunk in _batched(pending, MAX_TASK_IDS):
             if not lease.renew():
                 return "lease lost"
-            if not limiter.acquire(deadline=deadline):
+            slot = limiter.acquire(deadline=deadline)
+            if slot is None:
                 return "deadline"
             calls += 1
             report.calls += 1
@@ -454,6 +457,8 @@ def _sweep(client, limiter: RateLimiter, lease: Lease, pending, sensitive, deadl
                 logger.warning("generation poll: cannot log in to Miaohua: %s", exc)
                 limiter.back_off()
                 return "login failed"
+            finally:
+                limiter.finished(slot)
             limiter.succeeded()
             done, failed = _record_results(by_upstream, results)
             report.done += done

@@ -77,6 +77,9 @@ def _initial_from_request(request, cats):
         initial, units = submission.initial_from_task(task)
         if request.GET.get("same_seed") and task.select_seed is not None:
             initial["select_seed"] = task.select_seed
+        elif request.GET.get("fresh_seed"):  # after a submit without "keep this seed": random again
+            initial["select_seed"] = -1
+        initial["keep_seed"] = bool(request.GET.get("keep_seed"))
     for key in ("versionid", "prompt", "neg_prompt"):
         if request.GET.get(key):
             initial[key] = request.GET[key][: rules.PROMPT_MAX]
@@ -132,7 +135,8 @@ def generate(request):
         else:
             submission.keep_uploads(user=request.user, form=form, units=units, resolve_image=_resolve_image)
         if task is not None:
-            return redirect(f"{reverse('generate')}?task={task.pk}#task-{task.pk}")
+            seed = "keep_seed=1" if form.cleaned_data.get("keep_seed") else "fresh_seed=1"
+            return redirect(f"{reverse('generate')}?task={task.pk}&{seed}#task-{task.pk}")
     else:
         initial, unit_initials = _initial_from_request(request, cats)
         initial.setdefault("sensitive_limit_value", account.sensitive_limit_value)

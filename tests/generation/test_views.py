@@ -62,7 +62,8 @@ def test_it_generates_images_from_the_form(connected, owner):
     response = connected.post(reverse("generate"), form_data())
 
     task = GenerationTask.objects.get(owner=owner)
-    assert response.status_code == 302 and response["Location"] == f"/generate/?task={task.pk}#task-{task.pk}"
+    assert response.status_code == 302
+    assert response["Location"] == f"/generate/?task={task.pk}&fresh_seed=1#task-{task.pk}"
     assert task.params["prompt"] == "a lighthouse at dusk" and task.params["select_seed"] == 1234
     assert task.model_name == "Artist v0.3.5"
     task.refresh_from_db()
@@ -70,6 +71,15 @@ def test_it_generates_images_from_the_form(connected, owner):
     assert task.images.count() == 2
     page = connected.get(response["Location"]).content.decode()
     assert f'id="task-{task.pk}"' in page and "Done" in page
+
+
+@live
+def test_the_seed_goes_back_to_random_unless_kept(connected, owner):
+    fresh = connected.get(connected.post(reverse("generate"), form_data(select_seed="77"))["Location"])
+    assert fresh.context["form"].initial["select_seed"] == -1
+    kept = connected.get(connected.post(reverse("generate"), form_data(select_seed="77", keep_seed="on"))["Location"])
+    assert kept.context["form"].initial["select_seed"] == 77
+    assert kept.context["form"].initial["keep_seed"] is True
 
 
 @live
@@ -304,3 +314,13 @@ def test_the_catalog_failure_is_a_readable_page(connected, settings):
     response = connected.get(reverse("generate"))
     assert response.status_code == 503
     assert "The model list could not be loaded from Miaohua." in response.content.decode()
+
+
+@live
+def test_describe_an_image_from_history(connected, owner):
+    connected.post(reverse("generate"), form_data(prompt="a violet kite over dunes"))
+    image = GeneratedImage.objects.first()
+    page = connected.get(reverse("describe") + f"?from={image.pk}").content.decode()
+    assert f'name="image_from" value="{image.pk}"' in page
+    response = connected.post(reverse("describe"), {"image_from": str(image.pk)})
+    assert response.context["caption"], response.context["error"]
