@@ -172,6 +172,8 @@ MIAOHUA_SIMULATOR_FAIL_MARKER = env_str("MIAOHUA_SIMULATOR_FAIL_MARKER", "simfai
 MIAOHUA_SIMULATOR_SENSITIVE_MARKER = env_str("MIAOHUA_SIMULATOR_SENSITIVE_MARKER", "simsensitive")
 MIAOHUA_SIMULATOR_ACCOUNTS = env_str("MIAOHUA_SIMULATOR_ACCOUNTS", "")  # "email:password,email:password"
 
+DEFAULT_EXCEPTION_REPORTER_FILTER = "miaohua_site.reporting.SecretsFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,11 @@
 """Settings for the test suite: the real settings, with secrets for tests and django-q2 run inline."""
 
+import atexit
 import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("CREDENTIALS_KEY", "7kCX3yurBAbjTbEzDrgikGLg04TqOYz3SbgdjAiOf0U=")
@@ -9,7 +14,7 @@ os.environ.setdefault("MIAOHUA_SIMULATOR_TASK_SECONDS", "0.3")
 os.environ.setdefault("MIAOHUA_SIMULATOR_TRAIN_SECONDS", "2")
 
 from miaohua_site.settings import *  # noqa: E402,F403
-from miaohua_site.settings import BASE_DIR, Q_CLUSTER, REDIS_URL  # noqa: E402
+from miaohua_site.settings import CACHES, Q_CLUSTER, REDIS_URL  # noqa: E402
 
 DEBUG = False
 MIAOHUA_SIMULATOR = True
@@ -21,7 +26,11 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+else:  # a key prefix of its own per run: nothing cached by an earlier run is read
+    CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
+# Each run writes its files to a fresh folder: nothing leaks from one run to the next.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="miaohua-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, True)
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # Static files straight from the apps' folders (no collectstatic in tests).

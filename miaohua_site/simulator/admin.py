@@ -40,4 +40,18 @@ class SimApiCallAdmin(admin.ModelAdmin):
     list_filter = ["endpoint", "status"]
 
 
-admin.site.register([models.SimToken, models.SimUpload, models.SimDataset])
+admin.site.register([models.SimUpload, models.SimDataset])
+
+
+@admin.register(models.SimToken)
+class SimTokenAdmin(admin.ModelAdmin):
+    """Tokens are shown only by their start: in simulator mode they are the dashboard's own live tokens."""
+
+    list_display = ["short_key", "account", "expires_at"]
+    exclude = ["key"]
+    readonly_fields = ["short_key"]
+
+    @admin.display(description="token")
+    def short_key(self, obj) -> str:
+        return f"{obj.key[:6]}…"
+

@@ -167,8 +167,9 @@ def _class_for_status(status: int | None) -> type[UpstreamError]:
         return AuthenticationError
     if status in (400, 422):
         return InvalidParameter
-    if status in (404, 410):
-        return NotFound
+    if status in (404, 405, 410):
+        # Not a vendor "task does not exist" (106–108, always with a code): the address is wrong.
+        return ProtocolError
     if status == 429:
         return RateLimited
     if status >= 500:

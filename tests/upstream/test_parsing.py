@@ -190,7 +190,7 @@ def test_it_maps_every_vendor_code_to_its_error(code, cls):
         (400, InvalidParameter),
         (401, AuthenticationError),
         (403, AuthenticationError),
-        (404, NotFound),
+        (404, ProtocolError),
         (429, RateLimited),
         (500, UpstreamUnavailable),
         (502, UpstreamUnavailable),
