@@ -1,5 +1,6 @@
 """Settings come from the environment; a production setting that is missing stops start-up, naming it."""
 
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,41 @@ def test_it_starts_for_development_with_nothing_set():
     result = _start(DEBUG="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def _settings(**env):
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'sim': s.MIAOHUA_SIMULATOR, 'base': s.MIAOHUA_API_BASE, "
+        "'task': s.MIAOHUA_SIMULATOR_TASK_SECONDS, 'train': s.MIAOHUA_SIMULATOR_TRAIN_SECONDS, "
+        "'engine': s.DATABASES['default']['ENGINE'], 'db': s.DATABASES['default']['NAME'], "
+        "'q': sorted(k for k in ('orm', 'redis') if k in s.Q_CLUSTER)}))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MIAOHUA_", "DATABASE_URL", "REDIS_URL"))}
+    base.update(DEBUG="1", DJANGO_SETTINGS_MODULE="miaohua_site.settings", **env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+    return json.loads(result.stdout)
+
+
+def test_by_default_it_runs_on_the_simulator_with_sqlite_and_the_orm_broker():
+    s = _settings()
+    assert s["sim"] is True and s["base"] == "http://127.0.0.1:8000/simulator/api/v1b/"
+    assert (s["task"], s["train"]) == (4.0, 60.0)
+    assert s["engine"] == "django.db.backends.sqlite3" and s["db"].endswith("db.sqlite3")
+    assert s["q"] == ["orm"]
+
+
+def test_a_real_api_base_turns_the_simulator_off():
+    s = _settings(MIAOHUA_API_BASE="https://miaohua.example.com/api/v1b/")
+    assert s["sim"] is False and s["base"] == "https://miaohua.example.com/api/v1b/"
+
+
+def test_postgres_and_redis_come_from_their_urls():
+    s = _settings(DATABASE_URL="postgres://studio@db.example:5432/studio", REDIS_URL="redis://127.0.0.1:6379/3")
+    assert s["engine"] == "django.db.backends.postgresql" and s["db"] == "studio"
+    assert s["q"] == ["redis"]
