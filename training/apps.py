@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Datasets and training"
+
+    def ready(self) -> None:
+        from training import signals  # noqa: F401
