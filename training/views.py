@@ -1,14 +1,404 @@
-from django.contrib.auth.decorators import login_required
-from django.template.response import TemplateResponse
+"""Dataset and training pages: thin views. Files from the browser are streamed to disk and stored here; everything
+that talks to Miaohua runs in the worker (training.tasks); pages and htmx polls read only our database. The one
+synchronous vendor read is the cached training form (training.catalog) and the cached private-model names."""
 
-from miaohua_site.accounts.decorators import staff_required
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from generation import catalog as generation_catalog
+from generation import selectors as generation_selectors
+from generation.vendor_rules import UPLOAD_MAX_BYTES
+from miaohua_site.accounts.decorators import staff_required, upstream_account_required
+from miaohua_site.upstream.errors import UpstreamError
+from training import catalog, selectors, services
+from training.forms import DatasetForm, TrainingForm
+from training.models import DatasetImage, TrainingJob
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PICKER_SIZE = 120
+STOP = HttpResponseStopPolling.status_code
+
+
+def _account(user):
+    return getattr(user, "upstream_account", None)
+
+
+def _notices(request):
+    return selectors.notices_for(request.user)[:10] if request.user.is_staff else []
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+# --- Datasets ----------------------------------------------------------------------------------------------
 
 
 @login_required
+@require_GET
 def dataset_list(request):
-    return TemplateResponse(request, "training/dataset_list.html")
+    account = _account(request.user)
+    covers = DatasetImage.objects.exclude(thumbnail="").exclude(state=DatasetImage.State.REFUSED).order_by("id")
+    context = {
+        "datasets": selectors.datasets_visible_to(request.user).prefetch_related(
+            Prefetch("images", queryset=covers[:4], to_attr="covers")
+        ),
+        "notices": _notices(request),
+        "can_create": request.user.is_staff,
+        "account": account,
+        "last_import": selectors.latest_import(account) if request.user.is_staff else None,
+    }
+    return TemplateResponse(request, "training/dataset_list.html", context)
 
 
 @staff_required
+@upstream_account_required
+@require_http_methods(["GET", "POST"])
+def dataset_create(request):
+    form = DatasetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        dataset = services.dataset_create(user=request.user, account=request.user.upstream_account, **form.cleaned_data)
+        messages.success(request, f"Dataset “{dataset.name}” created. Add its images below.")
+        return redirect("dataset_detail", pk=dataset.pk)
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(request, "training/dataset_form.html", {"form": form, "dataset": None}, status=status)
+
+
+@staff_required
+@upstream_account_required
+@require_POST
+def dataset_import(request):
+    run = services.dataset_import_start(user=request.user, account=request.user.upstream_account)
+    if run.is_final:
+        messages.info(request, "Import from Miaohua finished.")
+    else:
+        messages.info(request, "Importing the datasets of your Miaohua account; they appear here as they arrive.")
+    return redirect("dataset_list")
+
+
+@staff_required
+@require_GET
+def dataset_import_status(request):
+    run = selectors.latest_import(_account(request.user))
+    response = TemplateResponse(request, "training/dataset_list.html#import_status", {"last_import": run})
+    if run is None or run.is_final:
+        response.status_code = STOP
+    return response
+
+
+def _detail_context(request, dataset):
+    return {
+        "dataset": dataset,
+        "images": selectors.dataset_images(dataset),
+        "counts": selectors.image_counts(dataset),
+        "can_change": selectors.can_change_dataset(request.user, dataset),
+        "max_mb": UPLOAD_MAX_BYTES // (1024 * 1024),
+        "notices": _notices(request),
+    }
+
+
+@login_required
+@require_GET
+def dataset_detail(request, pk):
+    dataset = selectors.dataset_for_user(request.user, pk)
+    return TemplateResponse(request, "training/dataset_detail.html", _detail_context(request, dataset))
+
+
+@login_required
+@require_GET
+def dataset_images(request, pk):
+    """The polled image grid: re-rendered every ~2 s while images move; 286 once nothing does."""
+    dataset = selectors.dataset_for_user(request.user, pk)
+    context = _detail_context(request, dataset)
+    response = TemplateResponse(request, "training/dataset_detail.html#images", context)
+    if not context["counts"]["moving"]:
+        response.status_code = STOP
+    return response
+
+
+@login_required
+@require_GET
+def dataset_image_file(request, pk, image_pk, variant):
+    """Our copy of an image (never the vendor's expiring link), to anyone who may see the dataset."""
+    dataset = selectors.dataset_for_user(request.user, pk)
+    image = get_object_or_404(DatasetImage, dataset=dataset, pk=image_pk)
+    field = {"original": image.file, "thumb": image.thumbnail}.get(variant)
+    if not field:
+        raise Http404("No such image.")
+    response = FileResponse(field.open("rb"))
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@staff_required
+@upstream_account_required
+@require_http_methods(["GET", "POST"])
+def dataset_edit(request, pk):
+    dataset = selectors.dataset_for_change(request.user, pk)
+    form = DatasetForm(
+        request.POST or None,
+        initial={"name": dataset.name, "description": dataset.description},
+        on_vendor=dataset.on_vendor,
+    )
+    if request.method == "POST" and form.is_valid():
+        services.dataset_update(dataset=dataset, **form.cleaned_data)
+        messages.success(request, "Saved.")
+        return redirect("dataset_detail", pk=dataset.pk)
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(request, "training/dataset_form.html", {"form": form, "dataset": dataset}, status=status)
+
+
+class CappedUploadHandler(TemporaryFileUploadHandler):
+    """Every uploaded file goes to a temporary file on disk as it arrives (never whole in memory); one larger
+    than the vendor's limit is cut off at the limit and only its name kept, to be listed as refused."""
+
+    def __init__(self, request=None, cap: int = UPLOAD_MAX_BYTES):
+        super().__init__(request)
+        self.cap = cap
+        self.too_large: list[str] = []
+        self.received = 0
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.cap:
+            self.too_large.append(self.file_name or "image")
+            raise SkipFile()
+        return super().receive_data_chunk(raw_data, start)
+
+
+@csrf_exempt  # the handler must be in place before anything reads the body; CSRF is checked just below
+@staff_required
+@upstream_account_required
+@require_POST
+def dataset_upload(request, pk):
+    handler = CappedUploadHandler(request)
+    request.upload_handlers = [handler]
+    return _dataset_upload(request, pk, handler)
+
+
+@csrf_protect
+def _dataset_upload(request, pk, handler):
+    """Files from the browser (one per request from the page's script, or many from the plain form): checked
+    and stored here, then sent to Miaohua by the worker."""
+    dataset = selectors.dataset_for_change(request.user, pk)
+    made = services.dataset_images_store(
+        dataset=dataset, files=request.FILES.getlist("images"), too_large=handler.too_large
+    )
+    waiting = dataset.images.filter(state=DatasetImage.State.WAITING).count()
+    later = request.POST.get("more") == "1"  # the page's script sends more files and says when it is done
+    if waiting and (not later or waiting >= int(services._setting("TRAINING_UPLOAD_BATCH_FILES", 10))):
+        services.dataset_send_start(dataset_id=dataset.pk)
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "files": [
+                    {"id": image.pk, "name": image.original_name, "state": image.state, "error": image.error}
+                    for image in made
+                ]
+            }
+        )
+    refused = [image for image in made if image.state == DatasetImage.State.REFUSED]
+    kept = len(made) - len(refused)
+    if kept:
+        messages.success(request, f"{kept} image{'s' if kept != 1 else ''} received; sending them to Miaohua.")
+    if refused:
+        messages.warning(request, f"{len(refused)} file{'s' if len(refused) != 1 else ''} refused — see why below.")
+    if not made:
+        messages.info(request, "Choose one or more images first.")
+    return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
+
+
+@staff_required
+@upstream_account_required
+@require_POST
+def dataset_send(request, pk):
+    """The page's script has sent its last file: send what waits now."""
+    dataset = selectors.dataset_for_change(request.user, pk)
+    services.dataset_send_start(dataset_id=dataset.pk)
+    if _wants_json(request) or request.htmx:
+        return HttpResponse(status=204)
+    return redirect("dataset_detail", pk=dataset.pk)
+
+
+@staff_required
+@upstream_account_required
+@require_http_methods(["GET", "POST"])
+def dataset_from_history(request, pk):
+    """GET: the picker (the user's stored images); POST: copy the picked ones into the dataset."""
+    dataset = selectors.dataset_for_change(request.user, pk)
+    mine = generation_selectors.images_visible_to(request.user).filter(task__owner=request.user, file__gt="")
+    if request.method == "GET":
+        context = {"dataset": dataset, "history": mine.select_related("task")[:HISTORY_PICKER_SIZE]}
+        return TemplateResponse(request, "training/dataset_detail.html#history_picker", context)
+    ids = [i for i in request.POST.getlist("generated") if i.isdigit()]
+    picked = list(mine.filter(pk__in=ids).select_related("task"))
+    if not picked:
+        messages.info(request, "Pick one or more images first.")
+        return redirect("dataset_detail", pk=dataset.pk)
+    made = services.dataset_images_from_history(user=request.user, dataset=dataset, images=picked)
+    services.dataset_send_start(dataset_id=dataset.pk)
+    refused = sum(image.state == DatasetImage.State.REFUSED for image in made)
+    kept = len(made) - refused
+    messages.success(
+        request, f"{kept} image{'s' if kept != 1 else ''} from your history added; sending them to Miaohua."
+    )
+    if refused:
+        messages.warning(request, f"{refused} refused — see why below.")
+    return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
+
+
+@staff_required
+@upstream_account_required
+@require_POST
+def dataset_images_remove(request, pk):
+    dataset = selectors.dataset_for_change(request.user, pk)
+    ids = [i for i in (request.POST.getlist("image") or request.POST.getlist("selected")) if i.isdigit()]
+    if not ids:
+        messages.info(request, "Select the images to remove first.")
+        return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
+    counts = services.dataset_images_remove(dataset=dataset, image_ids=ids)
+    if counts["removing"]:
+        messages.info(request, f"Removing {counts['removing']} image(s) from the dataset at Miaohua.")
+    if counts["removed"]:
+        messages.success(request, f"{counts['removed']} image(s) removed.")
+    return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
+
+
+@staff_required
+@upstream_account_required
+@require_POST
+def dataset_images_retry(request, pk):
+    dataset = selectors.dataset_for_change(request.user, pk)
+    ids = [i for i in request.POST.getlist("image") if i.isdigit()] or None
+    count = services.dataset_images_retry(dataset=dataset, image_ids=ids)
+    messages.info(request, f"Sending {count} image(s) again." if count else "Nothing to send again.")
+    return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
+
+
+# --- Training ----------------------------------------------------------------------------------------------
+
+
+def _taken_names(account) -> list[str]:
+    """Names the vendor would refuse: our jobs on the account (not failed) and its private models (cached)."""
+    names = list(
+        TrainingJob.objects.filter(account_email__iexact=account.email)
+        .exclude(state=TrainingJob.State.FAILED)
+        .values_list("name", flat=True)
+    )
+    try:
+        names += [m.model_name for m in generation_catalog.private_models(account).value]
+    except UpstreamError as exc:  # the vendor checks again on submit; the form does not need this to work
+        logger.info("training form: private models not read: %s", exc)
+    return names
+
+
+def _training_page(request, form=None, status=200):
+    account = _account(request.user)
+    context = {
+        "account": account,
+        "jobs": selectors.jobs_visible_to(request.user)[:50],
+        "form": form,
+        "notices": _notices(request),
+    }
+    if account is not None and form is None:
+        try:
+            train_form = catalog.train_form(account, refresh=request.GET.get("refresh") == "1")
+        except UpstreamError as exc:
+            context["form_error"] = exc.user_message
+        else:
+            datasets = selectors.trainable_datasets(account)
+            initial = {}
+            if train_form.base_models:
+                initial["base_model"] = train_form.base_models[0]
+            if request.GET.get("dataset", "").isdigit():
+                initial["datasets"] = [int(request.GET["dataset"])]
+            context["form"] = TrainingForm(initial=initial, train_form=train_form, datasets=datasets)
+    return TemplateResponse(request, "training/training_list.html", context, status=status)
+
+
+@staff_required
+@require_GET
 def training_list(request):
-    return TemplateResponse(request, "training/training_list.html")
+    return _training_page(request)
+
+
+@staff_required
+@upstream_account_required
+@require_POST
+def training_create(request):
+    account = request.user.upstream_account
+    existing = selectors.job_with_key(request.user, request.POST.get("idempotency_key"))
+    if existing is not None:  # sent twice: the job the first one made (its name is "taken" by now)
+        return redirect(f"{reverse('training_list')}#job-{existing.pk}")
+    try:
+        train_form = catalog.train_form(account)
+    except UpstreamError as exc:
+        messages.error(request, f"The training form could not be loaded from Miaohua: {exc.user_message}")
+        return redirect("training_list")
+    form = TrainingForm(
+        request.POST,
+        train_form=train_form,
+        datasets=selectors.trainable_datasets(account),
+        taken_names=_taken_names(account),
+    )
+    if not form.is_valid():
+        return _training_page(request, form=form, status=400)
+    data = form.cleaned_data
+    job = services.training_submit(
+        user=request.user,
+        account=account,
+        name=data["name"],
+        description=data["description"],
+        base_model=data["base_model"],
+        main_body=data["main_body"],
+        trigger_word=data["trigger_word"],
+        datasets=data["datasets"],
+        idempotency_key=data["idempotency_key"],
+    )
+    return redirect(f"{reverse('training_list')}#job-{job.pk}")
+
+
+@staff_required
+@require_GET
+def training_card(request, pk):
+    """The polled job card: re-rendered every ~2 s while the job moves; 286 (stop polling) once final."""
+    job = selectors.job_for_user(request.user, pk)
+    response = TemplateResponse(request, "training/training_list.html#job_card", {"job": job})
+    if job.is_final:
+        response.status_code = STOP
+    return response
+
+
+@staff_required
+@require_GET
+def training_notices(request):
+    compact = request.GET.get("compact") == "1"
+    context = {"notices": selectors.notices_for(request.user)[:10], "compact": compact}
+    return TemplateResponse(request, "training/_notices.html", context)
+
+
+@staff_required
+@require_POST
+def training_notices_dismiss(request):
+    ids = [i for i in request.POST.getlist("job") if i.isdigit()] or None
+    services.notices_dismiss(user=request.user, job_ids=ids)
+    if request.htmx:
+        context = {"notices": selectors.notices_for(request.user)[:10], "compact": request.POST.get("compact") == "1"}
+        return TemplateResponse(request, "training/_notices.html", context)
+    return redirect("training_list")

@@ -1,0 +1,323 @@
+// Datasets and training: sending files to the dashboard with per-file progress, drag and drop, and the
+// notices of finished trainings as toasts (and browser notifications when allowed). htmx does the rest.
+(function () {
+  "use strict";
+
+  var PARALLEL = 3;
+  var EXTENSIONS = [".png", ".jpg", ".jpeg", ".jfif", ".pjpeg", ".pjp", ".webp"];
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function sizeText(bytes) {
+    return bytes >= 100 * 1024 ? (bytes / 1048576).toFixed(1) + " MB" : Math.round(bytes / 1024) + " KB";
+  }
+
+  function element(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  // --- Uploads: one request per file (so one failure is retried alone), a few at a time ------------------
+
+  function Uploader(form) {
+    this.form = form;
+    this.panel = document.querySelector("[data-upload-panel]");
+    this.list = this.panel.querySelector("[data-upload-list]");
+    this.overall = this.panel.querySelector("[data-upload-overall]");
+    this.summary = this.panel.querySelector("[data-upload-summary]");
+    this.maxBytes = parseInt(form.dataset.maxBytes, 10) * 1048576;
+    this.items = [];
+    this.active = 0;
+    this.refreshTimer = null;
+  }
+
+  Uploader.prototype.add = function (files) {
+    var self = this;
+    Array.prototype.forEach.call(files, function (file) {
+      var item = { file: file, loaded: 0, state: "queued", reason: "" };
+      item.row = self.row(item);
+      var name = file.name.toLowerCase();
+      if (!EXTENSIONS.some(function (ext) { return name.endsWith(ext); })) {
+        self.finish(item, "refused", "Miaohua accepts PNG, JPEG and WebP images.");
+      } else if (file.size > self.maxBytes) {
+        self.finish(item, "refused", "This image is " + sizeText(file.size) + "; Miaohua accepts at most 5 MB.");
+      }
+      self.items.push(item);
+    });
+    this.panel.hidden = false;
+    this.pump();
+    this.update();
+  };
+
+  Uploader.prototype.row = function (item) {
+    var li = element("li", "upload-row");
+    li.dataset.state = "queued";
+    var name = element("span", "upload-name text-truncate", item.file.name);
+    name.title = item.file.name;
+    li.appendChild(name);
+    li.appendChild(element("span", "upload-size text-body-secondary", sizeText(item.file.size)));
+    var bar = element("div", "progress upload-bar");
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-label", "Sending " + item.file.name);
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.appendChild(element("div", "progress-bar"));
+    li.appendChild(bar);
+    li.appendChild(element("span", "upload-state", "Queued"));
+    this.list.appendChild(li);
+    return li;
+  };
+
+  Uploader.prototype.pump = function () {
+    while (this.active < PARALLEL) {
+      var next = this.items.find(function (item) { return item.state === "queued"; });
+      if (!next) break;
+      this.send(next);
+    }
+    var busy = this.items.some(function (item) { return item.state === "queued" || item.state === "sending"; });
+    if (!busy && this.active === 0 && this.items.length && !this.flushed) {
+      this.flushed = true;
+      this.flush();
+    }
+  };
+
+  Uploader.prototype.send = function (item) {
+    var self = this;
+    var xhr = new XMLHttpRequest();
+    var data = new FormData();
+    data.append("images", item.file, item.file.name);
+    data.append("more", "1");
+    item.state = "sending";
+    item.loaded = 0;
+    this.active += 1;
+    this.flushed = false;
+    this.show(item, "Sending…");
+    xhr.open("POST", this.form.action);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) {
+        item.loaded = Math.min(item.file.size, (event.loaded / event.total) * item.file.size);
+        self.show(item, Math.round((100 * event.loaded) / event.total) + " %");
+        self.update();
+      }
+    });
+    xhr.addEventListener("load", function () {
+      self.active -= 1;
+      var answer = null;
+      try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
+      if (xhr.status === 200 && answer && answer.files && answer.files.length) {
+        var file = answer.files[0];
+        if (file.state === "refused") self.finish(item, "refused", file.error);
+        else self.finish(item, "received", "");
+      } else if (xhr.status === 403) {
+        self.finish(item, "error", "Not allowed (signed out, or not an admin of this dataset).");
+      } else {
+        self.finish(item, "error", "The dashboard did not take the file (" + (xhr.status || "no answer") + ").");
+      }
+      self.refreshSoon();
+      self.pump();
+    });
+    xhr.addEventListener("error", function () {
+      self.active -= 1;
+      self.finish(item, "error", "The connection broke off.");
+      self.pump();
+    });
+    xhr.send(data);
+  };
+
+  Uploader.prototype.finish = function (item, state, reason) {
+    item.state = state;
+    item.reason = reason || "";
+    if (state !== "error") item.loaded = item.file.size;
+    var text = { received: "Received — waiting to be sent to Miaohua", refused: "Refused: " + reason, error: "Failed: " + reason }[state];
+    this.show(item, text);
+    if (state === "error") {
+      var self = this;
+      var retry = element("button", "btn btn-sm btn-link py-0 upload-retry", "Retry");
+      retry.type = "button";
+      retry.setAttribute("aria-label", "Retry " + item.file.name);
+      retry.addEventListener("click", function () {
+        retry.remove();
+        item.state = "queued";
+        self.show(item, "Queued");
+        self.pump();
+        self.update();
+      });
+      item.row.appendChild(retry);
+    }
+    this.update();
+  };
+
+  Uploader.prototype.show = function (item, text) {
+    item.row.dataset.state = item.state;
+    item.row.querySelector(".upload-state").textContent = text;
+    var percent = item.file.size ? Math.round((100 * item.loaded) / item.file.size) : 100;
+    var bar = item.row.querySelector(".upload-bar");
+    bar.setAttribute("aria-valuenow", String(percent));
+    bar.firstChild.style.width = percent + "%";
+  };
+
+  Uploader.prototype.update = function () {
+    var total = 0, loaded = 0, done = 0, refused = 0, failed = 0;
+    this.items.forEach(function (item) {
+      if (item.state === "refused") { refused += 1; return; }
+      total += item.file.size;
+      loaded += item.loaded;
+      if (item.state === "received") done += 1;
+      if (item.state === "error") failed += 1;
+    });
+    var percent = total ? Math.round((100 * loaded) / total) : 100;
+    this.overall.setAttribute("aria-valuenow", String(percent));
+    this.overall.firstElementChild.style.width = percent + "%";
+    var counted = this.items.length - refused;
+    var parts = [done + " of " + counted + " file" + (counted === 1 ? "" : "s"), sizeText(loaded) + " of " + sizeText(total)];
+    if (refused) parts.push(refused + " refused");
+    if (failed) parts.push(failed + " failed");
+    this.summary.textContent = parts.join(" · ");
+  };
+
+  // The page's list of images (with their states from our database) is refreshed as files arrive.
+  Uploader.prototype.refreshSoon = function () {
+    var self = this;
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(function () {
+      self.refreshTimer = null;
+      self.refresh();
+    }, 1500);
+  };
+
+  Uploader.prototype.refresh = function () {
+    if (window.htmx && document.getElementById("images")) {
+      window.htmx.ajax("GET", this.form.dataset.imagesUrl, { target: "#images", swap: "outerHTML" });
+    }
+  };
+
+  // Every file is in: the worker sends what waits now (it has started already for each full batch).
+  Uploader.prototype.flush = function () {
+    var self = this;
+    var received = this.items.some(function (item) { return item.state === "received"; });
+    if (!received) return;
+    fetch(this.form.dataset.sendUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      credentials: "same-origin",
+    }).finally(function () { self.refresh(); });
+  };
+
+  function setUpUploads() {
+    var form = document.getElementById("upload-form");
+    if (!form) return;
+    var uploader = new Uploader(form);
+    var input = form.querySelector("input[type=file]");
+    var zone = form.querySelector("[data-drop-zone]");
+    var plain = form.querySelector("[data-plain-upload]");
+    if (plain) plain.hidden = true; // files go as soon as they are chosen
+    input.addEventListener("change", function () {
+      if (input.files && input.files.length) uploader.add(input.files);
+      input.value = "";
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+    });
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("drop-zone-over");
+      });
+    });
+    ["dragleave", "dragend"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("drop-zone-over"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      zone.classList.remove("drop-zone-over");
+      if (event.dataTransfer && event.dataTransfer.files.length) uploader.add(event.dataTransfer.files);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var confirmed = event.target.closest("[data-confirm]");
+    if (confirmed && !window.confirm(confirmed.dataset.confirm)) event.preventDefault();
+  });
+
+  // --- Notices: a toast once per browser for each finished or failed training ----------------------------
+
+  var SHOWN_KEY = "miaohua.training.noticesShown";
+
+  function shownIds() {
+    try { return JSON.parse(localStorage.getItem(SHOWN_KEY) || "[]"); } catch (e) { return []; }
+  }
+
+  function toastBox() {
+    var box = document.getElementById("training-toasts");
+    if (!box) {
+      box = element("div", "toast-container position-fixed bottom-0 end-0 p-3");
+      box.id = "training-toasts";
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    return box;
+  }
+
+  function toast(notice) {
+    var failed = notice.classList.contains("notice-failed");
+    var el = element("div", "toast align-items-center border-0 " + (failed ? "text-bg-danger" : "text-bg-success"));
+    el.setAttribute("role", failed ? "alert" : "status");
+    var row = element("div", "d-flex");
+    var body = element("div", "toast-body");
+    var link = element("a", "link-light fw-semibold", notice.dataset.noticeTitle);
+    link.href = notice.dataset.noticeUrl;
+    body.appendChild(link);
+    if (notice.dataset.noticeBody) body.appendChild(element("div", "small", notice.dataset.noticeBody));
+    row.appendChild(body);
+    var close = element("button", "btn-close btn-close-white me-2 m-auto");
+    close.type = "button";
+    close.setAttribute("data-bs-dismiss", "toast");
+    close.setAttribute("aria-label", "Close");
+    row.appendChild(close);
+    el.appendChild(row);
+    toastBox().appendChild(el);
+    if (window.bootstrap) new window.bootstrap.Toast(el, { delay: 10000 }).show();
+  }
+
+  function browserNotify(notice) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var note = new Notification(notice.dataset.noticeTitle, { body: notice.dataset.noticeBody, tag: "training-" + notice.dataset.notice });
+      note.onclick = function () { window.focus(); window.location.href = notice.dataset.noticeUrl; };
+    } catch (e) { /* some browsers allow notifications from a service worker only */ }
+  }
+
+  function showNotices() {
+    var root = document.getElementById("training-notices");
+    if (!root) return;
+    var shown = shownIds();
+    root.querySelectorAll("[data-notice]").forEach(function (notice) {
+      var id = notice.dataset.notice;
+      if (shown.indexOf(id) !== -1) return;
+      shown.push(id);
+      toast(notice);
+      browserNotify(notice);
+    });
+    try { localStorage.setItem(SHOWN_KEY, JSON.stringify(shown.slice(-200))); } catch (e) { /* private mode */ }
+    var ask = root.querySelector("[data-notify-permission]");
+    if (ask) ask.hidden = !("Notification" in window) || Notification.permission !== "default";
+  }
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-notify-permission]")) return;
+    Notification.requestPermission().then(showNotices);
+  });
+
+  document.addEventListener("htmx:afterSettle", showNotices);
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpUploads();
+    showNotices();
+  });
+})();

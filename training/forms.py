@@ -1,0 +1,87 @@
+"""The dataset form and the training form (choices from the vendor's get_train_form); rules are checked here on
+the server and their messages shown beside the fields."""
+
+import re
+import uuid
+
+from django import forms
+
+from miaohua_site.forms import StudioForm
+
+# The vendor's own sample sends "choose automatically" in Chinese; say so for those who do not read it.
+BASE_MODEL_LABELS = {"自动选择": "自动选择 (automatic)"}
+NAME_PATTERN = re.compile(r"^[\w][\w .\-()]*$")
+TRIGGER_PATTERN = re.compile(r"^[^,，;；\n\r]+$")
+
+
+class DatasetForm(StudioForm):
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    description = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the images have in common (sent to Miaohua when the dataset is created there).",
+    )
+
+    def __init__(self, *args, on_vendor: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if on_vendor:
+            self.fields[
+                "name"
+            ].help_text = (
+                "Miaohua has no way to rename a dataset: this changes the name shown here; Miaohua keeps the first."
+            )
+
+
+class DatasetChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, dataset) -> str:
+        count = getattr(dataset, "n_added", None)
+        return f"{dataset.name} ({count} image{'s' if count != 1 else ''})" if count is not None else dataset.name
+
+
+class TrainingForm(StudioForm):
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    name = forms.CharField(
+        max_length=64,
+        min_length=2,
+        help_text="The trained LoRA gets this name at Miaohua: it must be new for the account.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    trigger_word = forms.CharField(
+        max_length=50,
+        help_text="A word or short phrase (no commas) that calls up the LoRA in a prompt.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    base_model = forms.ChoiceField(label="Base model")
+    main_body = forms.ChoiceField(label="Subject", help_text="What the images show most (Miaohua's main_body).")
+    datasets = DatasetChoiceField(
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="One or more datasets that are at Miaohua, with their images added.",
+    )
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, train_form=None, datasets=None, taken_names=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["base_model"].choices = [
+            (name, BASE_MODEL_LABELS.get(name, name)) for name in (train_form.base_models if train_form else [])
+        ]
+        self.fields["main_body"].choices = [(name, name) for name in (train_form.main_bodies if train_form else [])]
+        self.fields["datasets"].queryset = datasets
+        self.taken_names = {name.strip().casefold() for name in taken_names}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not NAME_PATTERN.match(name):
+            raise forms.ValidationError(
+                "Use letters, digits, spaces and - _ . ( ) only, starting with a letter or digit."
+            )
+        if name.casefold() in self.taken_names:
+            raise forms.ValidationError("A training or a model of this Miaohua account already has this name.")
+        return name
+
+    def clean_trigger_word(self) -> str:
+        word = self.cleaned_data["trigger_word"].strip()
+        if not TRIGGER_PATTERN.match(word):
+            raise forms.ValidationError("A trigger word cannot contain commas, semicolons or line breaks.")
+        return word

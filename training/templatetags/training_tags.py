@@ -1,0 +1,41 @@
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds) -> str:
+    """ "8 s", "2 min 5 s", "1 h 4 min"; empty for None."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(round(float(seconds))))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+@register.filter
+def generate_url(job) -> str:
+    """The Generate page pre-filled with the job's LoRA and its trigger word as the prompt."""
+    return f"{reverse('generate')}?{urlencode({'lora': job.lora_versionid, 'prompt': job.trigger_word})}"
+
+
+@register.filter
+def usable_by(job, user) -> bool:
+    """The LoRA is in this user's picker: the job was trained on the Miaohua account the user is connected to."""
+    account = getattr(user, "upstream_account", None)
+    return bool(job.lora_versionid and account and account.email.lower() == (job.account_email or "").lower())
+
+
+@register.filter
+def megabytes(size) -> str:
+    if not size:
+        return ""
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
