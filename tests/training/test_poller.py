@@ -1,0 +1,148 @@
+"""The training poller and the recovery schedule: one poller per account under a lease, calls counted in the
+account's shared rate window (the generation poller's), a bounded run in django-q2's sync mode, and what the
+one-minute schedule picks up after a worker died."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.models import Schedule
+
+from generation.leases import Lease
+from generation.models import RateWindow
+from miaohua_site.simulator import stats
+from tests.training.conftest import picture
+from training import services
+from training.models import Dataset, DatasetImage, TrainingJob
+
+JobState = TrainingJob.State
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Jobs are recorded instead of run, so a test can play the worker step by step."""
+    queue = []
+    monkeypatch.setattr(services, "_enqueue", lambda func, *args, **kwargs: queue.append((func, args)))
+    return queue
+
+
+@pytest.fixture
+def on_vendor(account, vendor) -> Dataset:
+    urls = vendor.upload_imgs([("a.png", picture("a.png").read())])
+    vendor_id = vendor.dataset_create("Cats", "", urls)
+    return Dataset.objects.create(
+        name="Cats", upstream_account=account, account_email=account.email, vendor_dataset_id=vendor_id
+    )
+
+
+def a_job(admin_user, account, dataset, name="Cats LoRA") -> TrainingJob:
+    return services.training_submit(
+        user=admin_user, account=account, name=name, description="", base_model="SDXL 1.0", main_body="Animals",
+        trigger_word="cat", datasets=[dataset], idempotency_key=uuid.uuid4(),
+    )  # fmt: skip
+
+
+def test_the_poller_shares_the_accounts_rate_window_and_ends(admin_user, account, on_vendor, held):
+    job = a_job(admin_user, account, on_vendor)
+    services.training_send(job_id=job.pk)
+    assert held[-1] == (services.POLL_JOB, (account.pk,))
+
+    report = services.training_poll(account_id=account.pk)
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and report["stopped"] == "nothing running"
+    assert report["calls"] == stats.calls("train_progress") and report["done"] == 1
+    window = RateWindow.objects.get(name=f"task_results:{account.pk}")  # the generation poller's own window
+    assert window.calls and window.version > 0
+
+
+def test_one_poller_per_account(admin_user, account, on_vendor, held):
+    job = a_job(admin_user, account, on_vendor)
+    services.training_send(job_id=job.pk)
+    lease = Lease(services.poll_lease_name(account.pk), seconds=30)
+    assert lease.acquire()
+
+    assert services.training_poll(account_id=account.pk)["stopped"] == "busy"
+    assert stats.calls("train_progress") == 0
+    lease.release()
+
+
+def test_in_sync_mode_the_poller_stops_after_its_budget(admin_user, account, on_vendor, held, settings):
+    settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 60
+    settings.TRAINING_POLL_SYNC_BUDGET_SECONDS = 0.8
+    job = a_job(admin_user, account, on_vendor)
+    services.training_send(job_id=job.pk)
+    held.clear()
+
+    report = services.training_poll(account_id=account.pk, budget_seconds=600)
+
+    assert report["stopped"] == "time budget spent"
+    assert held == []  # no re-enqueue in sync mode: the minute schedule carries on
+    assert TrainingJob.objects.get(pk=job.pk).state == JobState.RUNNING
+
+
+def test_a_training_past_the_timeout_fails(admin_user, account, on_vendor, held, settings):
+    settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 60
+    job = a_job(admin_user, account, on_vendor)
+    services.training_send(job_id=job.pk)
+    TrainingJob.objects.filter(pk=job.pk).update(submitted_at=timezone.now() - timedelta(days=2))
+
+    services.training_poll(account_id=account.pk)
+
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and "within 24 hours" in job.error_message
+
+
+def test_the_estimate_comes_from_the_progress_rate():
+    now = timezone.now()
+    job = TrainingJob(
+        state=JobState.RUNNING, progress=0.5, progress_first=0.1, created_at=now - timedelta(seconds=60),
+        submitted_at=now - timedelta(seconds=60), progress_started_at=now - timedelta(seconds=40),
+        last_polled_at=now,
+    )  # fmt: skip
+    assert job.remaining_seconds(now) == pytest.approx(50)  # 0.4 in 40 s: 0.5 left takes 50 s
+    job.progress_first = 0.5  # one report only: from the submission
+    assert job.remaining_seconds(now) == pytest.approx(60)
+    job.state = JobState.DONE
+    assert job.remaining_seconds(now) is None
+
+
+def test_the_schedule_exists_once():
+    services.ensure_schedules()
+    services.ensure_schedules()
+    schedule = Schedule.objects.get(name=services.RECOVER_SCHEDULE)
+    assert schedule.func == services.RECOVER_JOB and schedule.minutes == 1 and schedule.repeats == -1
+
+
+def test_recovery_picks_up_what_a_dead_worker_left(admin_user, account, on_vendor, held):
+    long_ago = timezone.now() - timedelta(hours=1)
+    queued = a_job(admin_user, account, on_vendor, name="never taken")
+    attempted = a_job(admin_user, account, on_vendor, name="no answer")
+    TrainingJob.objects.filter(pk=queued.pk).update(created_at=long_ago)
+    TrainingJob.objects.filter(pk=attempted.pk).update(
+        state=JobState.SUBMITTING, claimed_at=long_ago, submit_attempted_at=long_ago
+    )
+    waiting = DatasetImage.objects.create(dataset=on_vendor, original_name="w.png", created_at=long_ago)
+    sending = DatasetImage.objects.create(
+        dataset=on_vendor, original_name="s.png", state=DatasetImage.State.SENDING, claimed_at=long_ago
+    )
+    held.clear()
+
+    counts = services.training_recover()
+
+    assert counts["requeued"] == 1 and counts["gave_up"] == 1
+    assert (services.SUBMIT_JOB, (queued.pk,)) in held
+    assert (services.SEND_JOB, (on_vendor.pk,)) in held
+    assert TrainingJob.objects.get(pk=attempted.pk).state == JobState.FAILED  # never resent blindly
+    assert DatasetImage.objects.get(pk=sending.pk).state == DatasetImage.State.FAILED
+    assert DatasetImage.objects.get(pk=waiting.pk).state == DatasetImage.State.WAITING
+
+
+def test_recovery_restarts_a_poller_whose_lease_lapsed(admin_user, account, on_vendor, held):
+    job = a_job(admin_user, account, on_vendor)
+    services.training_send(job_id=job.pk)
+    held.clear()
+    assert services.training_recover()["pollers"] == 1
+    assert held == [(services.POLL_JOB, (account.pk,))]
