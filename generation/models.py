@@ -81,6 +81,7 @@ class GenerationTask(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    is_favourite = models.BooleanField("favourite", default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -92,6 +93,8 @@ class GenerationTask(models.Model):
             models.Index(fields=["state", "upstream_account", "last_polled_at"], name="generation_task_poll"),
             # History pages, keyset-paged on (created_at, id).
             models.Index(fields=["owner", "-created_at", "-id"], name="generation_task_owner_recent"),
+            # The team gallery: everyone's tasks, keyset-paged the same way.
+            models.Index(fields=["-created_at", "-id"], name="generation_task_recent"),
         ]
 
     def __str__(self) -> str:
@@ -242,3 +245,49 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MemberSettings(models.Model):
+    """A member's own settings for the team: whether their generations appear in the team gallery."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studio_settings")
+    share_with_team = models.BooleanField(
+        "Share my generations with the team", default=True,
+        help_text="Teammates see your tasks in the team gallery. Admins always see everything.",
+    )
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"
+
+
+class Collection(models.Model):
+    """A named board of images, private or shared with the team."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, max_length=2000)
+    is_shared = models.BooleanField("shared with the team", default=False)
+    cover = models.ForeignKey(GeneratedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="collection_unique_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    image = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="collection_items")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["collection", "image"], name="collection_item_once")]
+        indexes = [models.Index(fields=["collection", "-added_at", "-id"], name="collection_item_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.image} in {self.collection}"

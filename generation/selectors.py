@@ -1,14 +1,44 @@
 """Reads of the generation app. Every object a request touches is fetched starting from the user, so another
-user's object is a 404 by construction (docs/ARCHITECTURE.md, "Who may call whom")."""
+member's unshared object is a 404 by construction (docs/ARCHITECTURE.md, "Who may call whom").
 
-from django.db.models import QuerySet
+Who sees what: a member sees their own tasks and the tasks of teammates who share them (MemberSettings,
+on by default); an admin (staff) sees everything. Only the owner changes a task (favourite, delete, retry)."""
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
-from generation.models import GeneratedImage, GenerationTask, InputImage
+from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
+
+TRASH_DAYS = 30
+
+
+def _shared_by_owner(prefix: str = "") -> Q:
+    """Tasks whose owner shares with the team (no settings row = the default, sharing on)."""
+    return ~Q(**{f"{prefix}owner__studio_settings__share_with_team": False})
 
 
 def tasks_visible_to(user) -> QuerySet[GenerationTask]:
-    """The tasks ``user`` may see: their own, not deleted (team sharing comes later), newest first."""
+    """The tasks ``user`` may see: their own, teammates' shared ones, everything for admins; not deleted."""
+    if not user.is_authenticated:
+        return GenerationTask.objects.none()
+    tasks = GenerationTask.objects.filter(deleted_at__isnull=True)
+    if not user.is_staff:
+        tasks = tasks.filter(Q(owner=user) | _shared_by_owner())
+    return tasks.order_by("-created_at", "-id")
+
+
+def own_tasks(user) -> QuerySet[GenerationTask]:
+    """The user's own tasks, not deleted, newest first (My history)."""
     if not user.is_authenticated:
         return GenerationTask.objects.none()
     return GenerationTask.objects.filter(owner=user, deleted_at__isnull=True).order_by("-created_at", "-id")
@@ -16,26 +46,40 @@ def tasks_visible_to(user) -> QuerySet[GenerationTask]:
 
 def task_for_user(user, pk) -> GenerationTask:
     """One visible task, or Http404."""
-    return get_object_or_404(tasks_visible_to(user).select_related("upstream_account"), pk=pk)
+    return get_object_or_404(tasks_visible_to(user).select_related("upstream_account", "owner"), pk=pk)
+
+
+def task_owned_by(user, pk) -> GenerationTask:
+    """One of the user's own tasks (to change it), or Http404."""
+    return get_object_or_404(own_tasks(user), pk=pk)
+
+
+def trashed_tasks(user) -> QuerySet[GenerationTask]:
+    """The user's deleted tasks that can still be restored, most recently deleted first."""
+    if not user.is_authenticated:
+        return GenerationTask.objects.none()
+    since = timezone.now() - timedelta(days=TRASH_DAYS)
+    return GenerationTask.objects.filter(owner=user, deleted_at__gte=since).order_by("-deleted_at", "-id")
 
 
 def queue_count(user) -> int:
     """How many of the user's tasks are still on their way (queued, submitting or pending): the nav badge."""
-    return tasks_visible_to(user).filter(state__in=GenerationTask.IN_FLIGHT).count()
+    return own_tasks(user).filter(state__in=GenerationTask.IN_FLIGHT).count()
 
 
 def images_visible_to(user) -> QuerySet[GeneratedImage]:
     """Images of the visible tasks, newest task first."""
     if not user.is_authenticated:
         return GeneratedImage.objects.none()
-    return GeneratedImage.objects.filter(task__owner=user, task__deleted_at__isnull=True).order_by(
-        "-task__created_at", "-task_id", "save_index"
-    )
+    images = GeneratedImage.objects.filter(task__deleted_at__isnull=True)
+    if not user.is_staff:
+        images = images.filter(Q(task__owner=user) | _shared_by_owner("task__"))
+    return images.order_by("-task__created_at", "-task_id", "save_index")
 
 
 def image_for_user(user, pk) -> GeneratedImage:
     """One visible image, or Http404."""
-    return get_object_or_404(images_visible_to(user).select_related("task"), pk=pk)
+    return get_object_or_404(images_visible_to(user).select_related("task", "task__owner"), pk=pk)
 
 
 def input_images_of(user) -> QuerySet[InputImage]:
@@ -47,3 +91,198 @@ def input_images_of(user) -> QuerySet[InputImage]:
 def input_image_for_user(user, pk) -> InputImage:
     """One of the user's input images, or Http404."""
     return get_object_or_404(input_images_of(user), pk=pk)
+
+
+def shares_with_team(user) -> bool:
+    settings_row = MemberSettings.objects.filter(user=user).first()
+    return True if settings_row is None else settings_row.share_with_team
+
+
+def team_members(user):
+    """The members whose generations ``user`` can see in the team gallery (for the member filter)."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    if not user.is_staff:
+        users = users.filter(Q(pk=user.pk) | ~Q(studio_settings__share_with_team=False))
+    return users
+
+
+# --- History: filters, full-text search and keyset paging ---------------------------------------------------
+
+
+@dataclass
+class HistoryFilters:
+    """The filters of a history or gallery page, as they live in the URL (shareable; the back button works)."""
+
+    q: str = ""
+    model: str = ""
+    lora: str = ""
+    cn: str = ""
+    kind: str = ""
+    state: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    favourites: bool = False
+    member: int | None = None
+    errors: dict = field(default_factory=dict)
+
+    KEYS = ("q", "model", "lora", "cn", "kind", "state", "from", "to", "fav", "member")
+
+    @classmethod
+    def from_query(cls, params) -> "HistoryFilters":
+        f = cls(
+            q=params.get("q", "").strip()[:200],
+            model=params.get("model", "").strip(),
+            lora=params.get("lora", "").strip(),
+            cn=params.get("cn", "").strip(),
+            kind=params.get("kind", "") if params.get("kind") in GenerationTask.Kind.values else "",
+            state=params.get("state", "") if params.get("state") in GenerationTask.State.values else "",
+            favourites=params.get("fav") == "1",
+        )
+        for key, attr in (("from", "date_from"), ("to", "date_to")):
+            raw = params.get(key, "").strip()
+            if raw:
+                parsed = parse_date(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+                if parsed is None:
+                    f.errors[key] = "Use a date like 2026-11-24."
+                setattr(f, attr, parsed)
+        if f.date_from and f.date_to and f.date_from > f.date_to:
+            f.errors["to"] = "The end date is before the start date."
+        member = params.get("member", "")
+        f.member = int(member) if member.isdigit() else None
+        return f
+
+    @property
+    def active(self) -> bool:
+        return any(
+            [
+                self.q,
+                self.model,
+                self.lora,
+                self.cn,
+                self.kind,
+                self.state,
+                self.date_from,
+                self.date_to,
+                self.favourites,
+                self.member,
+            ]
+        )
+
+    def apply(self, tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
+        if self.q:
+            tasks = search(tasks, self.q)
+        if self.model:
+            tasks = tasks.filter(versionid=self.model)
+        if self.lora:
+            tasks = tasks.filter(lora_versionid=self.lora)
+        if self.cn:
+            tasks = tasks.filter(
+                Q(cn_types=self.cn)
+                | Q(cn_types__startswith=f"{self.cn},")
+                | Q(cn_types__endswith=f",{self.cn}")
+                | Q(cn_types__contains=f",{self.cn},")
+            )
+        if self.kind:
+            tasks = tasks.filter(kind=self.kind)
+        if self.state:
+            tasks = tasks.filter(state=self.state)
+        tz = timezone.get_current_timezone()
+        if self.date_from:
+            tasks = tasks.filter(created_at__gte=datetime.combine(self.date_from, time.min, tzinfo=tz))
+        if self.date_to:
+            tasks = tasks.filter(created_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=tz))
+        if self.favourites:
+            tasks = tasks.filter(is_favourite=True)
+        if self.member:
+            tasks = tasks.filter(owner_id=self.member)
+        return tasks
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())[:12]
+
+
+def search(tasks: QuerySet[GenerationTask], text: str) -> QuerySet[GenerationTask]:
+    """Full-text search over prompt and negative prompt: every word must appear (as a word prefix).
+    SQLite FTS5 by default, PostgreSQL full-text when on PostgreSQL (migration 0003)."""
+    words = _words(text)
+    if not words:
+        return tasks
+    table = GenerationTask._meta.db_table
+    if connection.vendor == "sqlite":
+        match = " ".join(f'"{word}"*' for word in words)
+        return tasks.extra(
+            where=[f"{table}.id IN (SELECT rowid FROM generation_task_fts WHERE generation_task_fts MATCH %s)"],
+            params=[match],
+        )
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{word}:*" for word in words)
+        return tasks.extra(
+            where=[
+                f"to_tsvector('simple', coalesce({table}.prompt, '') || ' ' || coalesce({table}.neg_prompt, '')) "
+                "@@ to_tsquery('simple', %s)"
+            ],
+            params=[query],
+        )
+    condition = Q()
+    for word in words:
+        condition &= Q(prompt__icontains=word) | Q(neg_prompt__icontains=word)
+    return tasks.filter(condition)
+
+
+def encode_cursor(task: GenerationTask) -> str:
+    raw = f"{task.created_at.isoformat()}|{task.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, pk = raw.partition("|")
+        moment = parse_datetime(stamp)
+        return (moment, int(pk)) if moment is not None else None
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _with_gallery_data(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
+    images = GeneratedImage.objects.only(
+        "id", "task_id", "save_index", "thumbnail", "width", "height", "seed", "file"
+    ).order_by("save_index")
+    return tasks.select_related("owner").prefetch_related(Prefetch("images", queryset=images))
+
+
+def page_of(tasks: QuerySet[GenerationTask], *, cursor: str = "", size: int = 30):
+    """One keyset page (created_at, id descending; never OFFSET): (tasks, cursor of the next page or "").
+    Two queries whatever the size: the tasks, and their images."""
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None:
+        moment, pk = after
+        tasks = tasks.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk))
+    rows = list(_with_gallery_data(tasks.order_by("-created_at", "-id"))[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (encode_cursor(rows[-1]) if more and rows else "")
+
+
+def neighbours(user, image: GeneratedImage, tasks: QuerySet[GenerationTask] | None = None):
+    """The images before and after ``image`` in history order (newest task first, then by index)."""
+    tasks = tasks if tasks is not None else tasks_visible_to(user)
+    images = images_visible_to(user).filter(task__in=tasks.values("pk")).exclude(file="")
+    task = image.task
+    newer = Q(task__created_at__gt=task.created_at) | Q(task__created_at=task.created_at, task_id__gt=task.pk)
+    older = Q(task__created_at__lt=task.created_at) | Q(task__created_at=task.created_at, task_id__lt=task.pk)
+    same = Q(task_id=task.pk)
+    previous = (
+        images.filter(newer | (same & Q(save_index__lt=image.save_index)))
+        .order_by("task__created_at", "task_id", "-save_index")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    following = (
+        images.filter(older | (same & Q(save_index__gt=image.save_index)))
+        .order_by("-task__created_at", "-task_id", "save_index")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return previous, following

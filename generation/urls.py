@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from generation import views
+from generation import views, views_history
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,12 +10,18 @@ urlpatterns = [
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/card/", views.task_card, name="task_card"),
     path("tasks/<int:pk>/retry/", views.task_retry, name="task_retry"),
-    path("images/<int:pk>/", views.image_detail, name="image_detail"),
+    path("images/<int:pk>/", views_history.image_detail, name="image_detail"),
     path("images/<int:pk>/download/", views.image_download, name="image_download"),
     path("images/<int:pk>/<str:variant>/", views.image_file, name="image_file"),
     path("inputs/<int:pk>/", views.input_file, name="input_file"),
     path("queue/", views.queue_badge, name="queue_badge"),
     path("describe/", views.describe, name="describe"),
-    path("history/", views.history, name="history"),
-    path("catalog/", views.catalog_browse, name="catalog"),
+    path("history/", views_history.history, name="history"),
+    path("gallery/", views_history.gallery, name="gallery"),
+    path("trash/", views_history.trash_list, name="trash"),
+    path("tasks/delete/", views_history.tasks_delete, name="tasks_delete"),
+    path("tasks/restore/", views_history.tasks_restore, name="tasks_restore"),
+    path("tasks/<int:pk>/favourite/", views_history.task_favourite, name="task_favourite"),
+    path("settings/sharing/", views_history.sharing, name="sharing"),
+    path("", include("generation.urls_library")),
 ]

@@ -204,24 +204,9 @@ def task_detail(request, pk):
 @upstream_account_required
 @require_POST
 def task_retry(request, pk):
-    task = selectors.task_for_user(request.user, pk)
+    task = selectors.task_owned_by(request.user, pk)
     new = services.generation_retry(task=task, user=request.user)
     return redirect(f"{reverse('generate')}?task={new.pk}#task-{new.pk}")
-
-
-@login_required
-@require_GET
-def image_detail(request, pk):
-    image = get_object_or_404(selectors.images_visible_to(request.user).select_related("task"), pk=pk)
-    siblings = list(image.task.images.order_by("save_index").values_list("pk", flat=True))
-    index = siblings.index(image.pk)
-    context = {
-        "image": image,
-        "task": image.task,
-        "previous": siblings[index - 1] if index > 0 else None,
-        "next": siblings[index + 1] if index + 1 < len(siblings) else None,
-    }
-    return TemplateResponse(request, "generation/image_detail.html", context)
 
 
 @login_required
@@ -297,14 +282,3 @@ def describe(request):
         preview = selectors.images_visible_to(request.user).filter(pk=from_id).first()
     context = {"form": form, "caption": caption, "error": error, "preview": preview}
     return TemplateResponse(request, "generation/describe.html", context)
-
-
-@login_required
-def history(request):
-    tasks = selectors.tasks_visible_to(request.user).filter(owner=request.user)[:60]
-    return TemplateResponse(request, "generation/history.html", {"tasks": tasks})
-
-
-@upstream_account_required
-def catalog_browse(request):
-    return TemplateResponse(request, "generation/catalog.html")

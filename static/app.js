@@ -124,6 +124,41 @@
     if (button) { setTimeout(function () { button.disabled = true; button.textContent = "Sending…"; }, 0); }
   });
 
+  // History: multi-select with a bulk bar; filters apply as soon as they change.
+  function updateBulk() {
+    var bar = document.querySelector("[data-bulk]");
+    if (!bar) return;
+    var checked = document.querySelectorAll("input[form=bulk]:checked");
+    bar.hidden = checked.length === 0;
+    bar.querySelector("[data-bulk-count]").textContent = checked.length;
+    var compare = bar.querySelector("[data-compare]");
+    if (compare) compare.disabled = checked.length !== 2;
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[form=bulk]")) updateBulk();
+    var auto = event.target.closest("form[data-autosubmit]");
+    if (auto && event.target.name !== "q") auto.requestSubmit();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-bulk-clear]")) {
+      document.querySelectorAll("input[form=bulk]:checked").forEach(function (c) { c.checked = false; });
+      updateBulk();
+    }
+    var compare = event.target.closest("[data-compare]");
+    if (compare) {
+      var ids = Array.prototype.map.call(document.querySelectorAll("input[form=bulk]:checked"), function (c) { return c.value; });
+      if (ids.length === 2) window.location.href = compare.dataset.compare + "?a=" + ids[0] + "&b=" + ids[1];
+    }
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var source = document.getElementById(copy.dataset.copy);
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        copy.textContent = "Copied";
+        setTimeout(function () { copy.textContent = "Copy as JSON"; }, 1500);
+      });
+    }
+  });
+
   function init() {
     document.querySelectorAll("[data-counter]").forEach(updateCounter);
     updateVisibility();

@@ -76,7 +76,6 @@ def _settings(**env):
     )
     assert result.returncode == 0, result.stderr
 
-
     return json.loads(result.stdout)
 
 

@@ -6,13 +6,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from generation import selectors
-from generation.models import GenerationTask
+from generation.models import GenerationTask, MemberSettings
 
 State = GenerationTask.State
 pytestmark = pytest.mark.django_db
 
 
-def test_another_users_task_is_a_404(owner, outsider):
+def keep_private(user):
+    MemberSettings.objects.create(user=user, share_with_team=False)
+
+
+def test_another_users_unshared_task_is_a_404(owner, outsider):
+    keep_private(outsider)
     theirs = GenerationTask.objects.create(owner=outsider)
 
     with pytest.raises(Http404):
@@ -20,7 +25,8 @@ def test_another_users_task_is_a_404(owner, outsider):
     assert selectors.task_for_user(outsider, theirs.pk) == theirs
 
 
-def test_another_users_image_is_a_404(owner, outsider):
+def test_another_users_unshared_image_is_a_404(owner, outsider):
+    keep_private(outsider)
     image = GenerationTask.objects.create(owner=outsider, state=State.DONE).images.create(save_index=0)
 
     with pytest.raises(Http404):
@@ -51,3 +57,23 @@ def test_the_newest_task_comes_first(owner):
     second = GenerationTask.objects.create(owner=owner, created_at=first.created_at)
 
     assert list(selectors.tasks_visible_to(owner)) == [second, first]
+
+
+def test_a_teammate_sees_shared_tasks_but_cannot_change_them(owner, teammate):
+    shared = GenerationTask.objects.create(owner=owner)  # sharing is on by default
+
+    assert selectors.task_for_user(teammate, shared.pk) == shared
+    with pytest.raises(Http404):
+        selectors.task_owned_by(teammate, shared.pk)
+    assert list(selectors.own_tasks(teammate)) == []
+
+
+def test_an_admin_sees_everything(owner, admin_user):
+    keep_private(owner)
+    private = GenerationTask.objects.create(owner=owner)
+    assert selectors.task_for_user(admin_user, private.pk) == private
+
+
+def test_the_queue_counts_only_my_own_tasks(owner, teammate):
+    GenerationTask.objects.create(owner=owner, state=State.PENDING)
+    assert selectors.queue_count(teammate) == 0

@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from generation import services
-from generation.models import GenerationTask, InputImage
+from generation.models import GenerationTask, InputImage, MemberSettings
 from generation.tasks import task_submit_job
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import stats
@@ -194,7 +194,8 @@ def test_it_never_uploads_another_users_image(owner, outsider, connected):
 
 
 @pytest.mark.django_db
-def test_it_refuses_to_use_another_users_history_image(owner, outsider):
+def test_it_refuses_to_use_another_users_unshared_history_image(owner, outsider):
+    MemberSettings.objects.create(user=outsider, share_with_team=False)
     task = GenerationTask.objects.create(owner=outsider, state=State.DONE)
     image = task.images.create(save_index=0, file="generated/x.png")
     with pytest.raises(PermissionDenied):

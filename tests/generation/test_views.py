@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from generation import services
-from generation.models import GeneratedImage, GenerationTask, InputImage
+from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
 from miaohua_site.accounts.services import upstream_account_store
 
 State = GenerationTask.State
@@ -248,7 +248,8 @@ def test_the_queue_badge_counts_my_running_tasks(connected, owner):
 
 
 @live
-def test_another_users_task_and_images_are_not_found(connected, owner, client, outsider):
+def test_another_users_unshared_task_and_images_are_not_found(connected, owner, client, outsider):
+    MemberSettings.objects.create(user=owner, share_with_team=False)
     connected.post(reverse("generate"), form_data())
     task = GenerationTask.objects.get(owner=owner)
     image = task.images.first()
@@ -274,15 +275,9 @@ def test_the_viewer_offers_every_action_and_serves_our_copy(connected, owner):
     connected.post(reverse("generate"), form_data())
     first, second = GenerationTask.objects.get(owner=owner).images.order_by("save_index")
     page = connected.get(reverse("image_detail", args=[first.pk])).content.decode()
-    for action in [
-        "Download original",
-        "Reuse these settings",
-        "Reuse with the same seed",
-        "Use as init image",
-        "Use as ControlNet image",
-        "Describe this image",
-    ]:
-        assert action in page
+    for action in ["Download original", "Reuse settings", "with the same seed", "Use as init image",
+                   "Use as ControlNet image", "Describe", "Copy as JSON", "Delete this task", "Add to favourites"]:
+        assert action in page, action
     assert f'data-next="/images/{second.pk}/"' in page
     download = connected.get(reverse("image_download", args=[first.pk]))
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
@@ -324,3 +319,21 @@ def test_describe_an_image_from_history(connected, owner):
     assert f'name="image_from" value="{image.pk}"' in page
     response = connected.post(reverse("describe"), {"image_from": str(image.pk)})
     assert response.context["caption"], response.context["error"]
+
+
+@live
+def test_a_teammate_sees_a_shared_task_but_cannot_retry_or_delete_it(connected, owner, client, teammate):
+    connected.post(reverse("generate"), form_data())
+    task = GenerationTask.objects.get(owner=owner)
+    image = task.images.first()
+    upstream_account_store(user=teammate, email="demo@example.com", password="demo")
+    client.force_login(teammate)
+    assert client.get(reverse("image_detail", args=[image.pk])).status_code == 200
+    assert client.get(reverse("image_download", args=[image.pk])).status_code == 200
+    assert client.post(reverse("task_retry", args=[task.pk])).status_code == 404
+    client.post(reverse("tasks_delete"), {"task": [task.pk]})
+    task.refresh_from_db()
+    assert task.deleted_at is None
+    # using a teammate's shared image as init image works: it becomes the teammate's own input
+    data = form_data(mode="img2img", output_size="", init_image_from=str(image.pk))
+    assert client.post(reverse("generate"), data).status_code == 302

@@ -6,9 +6,7 @@ from miaohua_site.simulator.models import SimDataset
 
 
 def create(api, token, images, **fields):
-    return api.post(
-        "dataset", {"token": token, "name": "cats", "description": "my cats", "images": images, **fields}
-    )
+    return api.post("dataset", {"token": token, "name": "cats", "description": "my cats", "images": images, **fields})
 
 
 def all_datasets(api, token, page=None):
@@ -128,9 +126,7 @@ def test_it_keeps_datasets_to_their_account(api, token, outsider_token):
     dataset_id = create(api, token, [api.uploaded_url(token)]).json()["info"]["dataset_id"]
     theirs = api.uploaded_url(outsider_token)
 
-    response = api.post(
-        "dataset/add_images", {"token": outsider_token, "dataset": dataset_id, "images": [theirs]}
-    )
+    response = api.post("dataset/add_images", {"token": outsider_token, "dataset": dataset_id, "images": [theirs]})
 
     assert response.status_code == 400
     assert response.json()["code"] == 403 and "dataset" in response.json()["msg"]

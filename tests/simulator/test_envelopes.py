@@ -10,9 +10,7 @@ def bare_endpoints(api, token):
     """The five answers the seed document shows without an envelope."""
     task_id = api.post("task_submit", t2i(token)).json()
     task_id = task_id.get("task_id") or task_id["info"]["task_id"]
-    dataset_id = api.post(
-        "dataset", {"token": token, "name": "d", "images": [api.uploaded_url(token)]}
-    ).json()
+    dataset_id = api.post("dataset", {"token": token, "name": "d", "images": [api.uploaded_url(token)]}).json()
     body = {"token": token, "name": "t", "main_body": "Style", "dataset": [dataset_id["info"]["dataset_id"]]}
     train_id = api.post("train_submit", body).json()["info"]["task_id"]
     clock.advance(5)

@@ -111,9 +111,7 @@ def test_it_records_faulted_calls(api, token, settings):
     assert stats.calls("models/base", status=503) == 1
 
 
-@pytest.mark.parametrize(
-    "spec", ["error_rate=2", "bogus=1", "error_rate", "hang_then=maybe", "error_status=404"]
-)
+@pytest.mark.parametrize("spec", ["error_rate=2", "bogus=1", "error_rate", "hang_then=maybe", "error_status=404"])
 def test_it_refuses_a_malformed_fault_setting(spec):
     with pytest.raises(ImproperlyConfigured):
         faults.parse(spec)

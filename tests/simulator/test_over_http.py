@@ -20,9 +20,9 @@ def base(live_server) -> str:
 
 
 def login(base: str) -> str:
-    return requests.post(
-        base + "get_token", json={"email": "demo@example.com", "password": "demo"}, timeout=10
-    ).json()["token"]
+    return requests.post(base + "get_token", json={"email": "demo@example.com", "password": "demo"}, timeout=10).json()[
+        "token"
+    ]
 
 
 @pytest.mark.parametrize("round_", [1, 2])

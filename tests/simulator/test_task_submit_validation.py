@@ -222,9 +222,7 @@ def test_it_refuses_an_init_image_it_did_not_issue(api, token):
 
 def test_it_accepts_a_public_lora_within_weight_bounds(api, token):
     for weight in (0, 2, 0.7):
-        task = accepted(
-            api, t2i(token, lora_configs=[{"versionid": "lora_ink_sketch_v1", "merge_weight": weight}])
-        )
+        task = accepted(api, t2i(token, lora_configs=[{"versionid": "lora_ink_sketch_v1", "merge_weight": weight}]))
         assert task.params["loras"] == [
             {"versionid": "lora_ink_sketch_v1", "model_name": "Ink Sketch", "merge_weight": weight}
         ]

@@ -87,9 +87,7 @@ def test_it_adds_the_trained_lora_to_the_accounts_private_models(api, token, out
     progress(api, token, task_id)
 
     models = private_models(api, token)
-    assert [(m["model_name"], m["tag"], m["base_model"]) for m in models] == [
-        ("my style", "LORA", "SDXL 1.0")
-    ]
+    assert [(m["model_name"], m["tag"], m["base_model"]) for m in models] == [("my style", "LORA", "SDXL 1.0")]
     assert models[0]["is_opensource"] is True
     assert private_models(api, outsider_token) == []
     assert SimModel.objects.filter(kind="private").count() == 1

@@ -36,9 +36,7 @@ def test_it_accepts_every_documented_type(api, token, name, fmt):
 
     answer = response.json()
     assert (response.status_code, answer["code"], answer["msg"]) == (200, 0, "")
-    assert len(answer["info"]) == 1 and answer["info"][0].startswith(
-        "http://testserver/simulator/files/upload/"
-    )
+    assert len(answer["info"]) == 1 and answer["info"][0].startswith("http://testserver/simulator/files/upload/")
 
 
 def test_it_serves_the_uploaded_bytes_back(api, token):

@@ -129,9 +129,7 @@ def test_it_does_not_log_in_again_for_a_banned_account(make_client, new_tokens):
 
 
 def test_it_is_really_tested_against_both_answer_shapes(simulator_url, answer_shape):
-    raw = requests.post(
-        simulator_url + "get_token", json={"email": DEMO_EMAIL, "password": "demo"}, timeout=5
-    )
+    raw = requests.post(simulator_url + "get_token", json={"email": DEMO_EMAIL, "password": "demo"}, timeout=5)
 
     assert ("code" in raw.json()) is (answer_shape == "envelope")
 

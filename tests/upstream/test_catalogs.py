@@ -24,9 +24,7 @@ def test_it_pages_and_searches_the_models(client):
     second = client.models_base(page=2, per_page=2)
 
     assert len(first.models) == 2 and first.has_next
-    assert second.page == 2 and {m.versionid for m in first.models}.isdisjoint(
-        m.versionid for m in second.models
-    )
+    assert second.page == 2 and {m.versionid for m in first.models}.isdisjoint(m.versionid for m in second.models)
     found = client.models_base(query="SDXL")
     assert found.models and all("sdxl" in (m.model_name + m.description).lower() for m in found.models)
 

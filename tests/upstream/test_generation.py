@@ -215,8 +215,6 @@ def test_it_reports_a_balance_too_low(make_client):
     account_create(email="poor@example.com", password="poor-pass", credits=1)
 
     with pytest.raises(AccountLimit) as caught:
-        make_client(email="poor@example.com", password="poor-pass").task_submit(
-            TaskParams(prompt="two", n_images=2)
-        )
+        make_client(email="poor@example.com", password="poor-pass").task_submit(TaskParams(prompt="two", n_images=2))
 
     assert caught.value.code == 124

@@ -19,9 +19,7 @@ def careful(make_client):
     return make_client(email=EMAIL, password=PASSWORD)
 
 
-def test_it_never_logs_or_shows_a_token_or_a_password(
-    careful, make_client, new_tokens, settings, caplog, png_path
-):
+def test_it_never_logs_or_shows_a_token_or_a_password(careful, make_client, new_tokens, settings, caplog, png_path):
     caplog.set_level(logging.DEBUG)
     errors: list[UpstreamError] = []
 

@@ -33,9 +33,7 @@ def test_it_uploads_bytes_and_open_files(client, tmp_path):
     webp = picture("green", fmt="WEBP")
 
     with open(jpeg, "rb") as opened:
-        urls = client.upload_imgs(
-            [picture("yellow"), opened, webp, ("named.png", io.BytesIO(picture("white")))]
-        )
+        urls = client.upload_imgs([picture("yellow"), opened, webp, ("named.png", io.BytesIO(picture("white")))])
 
     assert len(urls) == 4 and len(set(urls)) == 4
     uploads = {u.filename: u for u in SimUpload.objects.all()}

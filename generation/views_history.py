@@ -1,0 +1,190 @@
+"""My history, the team gallery, the trash and the image viewer: keyset-paged galleries with filters in the URL."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from generation import selectors, trash
+from generation.models import GenerationTask
+
+PAGE_SIZE = 30
+
+
+def _ids(request, name="task") -> list[int]:
+    return [int(v) for v in request.POST.getlist(name) if v.isdigit()][:500]
+
+
+def _back(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+def _gallery(request, *, tasks, template: str, extra: dict):
+    filters = selectors.HistoryFilters.from_query(request.GET)
+    if not filters.errors:
+        tasks = filters.apply(tasks)
+    rows, cursor = page_of_or_none(tasks, request.GET.get("cursor", ""), filters)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    context = {
+        "tasks": rows,
+        "next_cursor": cursor,
+        "filters": filters,
+        "query": query.urlencode(),
+        "page_size": PAGE_SIZE,
+        "state_choices": GenerationTask.State.choices,
+        **extra,
+    }
+    if request.htmx and request.GET.get("cursor"):
+        return TemplateResponse(request, f"{template}#page", context)
+    return TemplateResponse(request, template, context)
+
+
+def page_of_or_none(tasks, cursor, filters):
+    if filters.errors:
+        return [], ""
+    return selectors.page_of(tasks, cursor=cursor, size=PAGE_SIZE)
+
+
+FACET_SAMPLE = 2000
+
+
+def _facets(user, tasks):
+    """What the filter menus offer: the models, LoRAs and ControlNet types of the newest tasks (a bounded sample,
+    so the page costs the same at 100,000 tasks)."""
+    tasks = GenerationTask.objects.filter(pk__in=list(tasks.values_list("pk", flat=True)[:FACET_SAMPLE]))
+    models = tasks.order_by().values_list("versionid", "model_name").distinct()[:100]
+    loras = tasks.exclude(lora_versionid="").order_by().values_list("lora_versionid", flat=True).distinct()[:100]
+    cn_rows = tasks.exclude(cn_types="").order_by().values_list("cn_types", flat=True).distinct()[:200]
+    cn_types = sorted({cn for row in cn_rows for cn in row.split(",") if cn})
+    return {
+        "facet_models": sorted(set(models), key=lambda m: m[1] or m[0]),
+        "facet_loras": sorted(loras),
+        "facet_cn": cn_types,
+    }
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def history(request):
+    tasks = selectors.own_tasks(request.user)
+    extra = {"mode": "history", "shares": selectors.shares_with_team(request.user)}
+    if not request.htmx:
+        extra.update(_facets(request.user, tasks))
+    return _gallery(request, tasks=tasks, template="generation/history.html", extra=extra)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def gallery(request):
+    tasks = selectors.tasks_visible_to(request.user)
+    extra = {"mode": "gallery", "shares": selectors.shares_with_team(request.user)}
+    if not request.htmx:
+        extra.update(_facets(request.user, tasks))
+        extra["members"] = selectors.team_members(request.user)
+    return _gallery(request, tasks=tasks, template="generation/history.html", extra=extra)
+
+
+@login_required
+@require_GET
+def trash_list(request):
+    tasks = selectors.trashed_tasks(request.user).prefetch_related("images")[:200]
+    return TemplateResponse(request, "generation/trash.html", {"tasks": tasks, "days": selectors.TRASH_DAYS})
+
+
+@login_required
+@require_POST
+def tasks_delete(request):
+    count = trash.tasks_delete(user=request.user, task_ids=_ids(request))
+    messages.success(
+        request,
+        f"Moved {count} task{'s' if count != 1 else ''} to the trash. You can restore them "
+        f"for {selectors.TRASH_DAYS} days.",
+    )
+    return redirect(_back(request, reverse("history")))
+
+
+@login_required
+@require_POST
+def tasks_restore(request):
+    count = trash.tasks_restore(user=request.user, task_ids=_ids(request))
+    messages.success(request, f"Restored {count} task{'s' if count != 1 else ''}.")
+    return redirect(_back(request, reverse("trash")))
+
+
+@login_required
+@require_POST
+def task_favourite(request, pk):
+    task = selectors.task_owned_by(request.user, pk)
+    trash.task_set_favourite(task=task, favourite=request.POST.get("favourite") == "1")
+    if request.htmx:
+        return TemplateResponse(request, "generation/history.html#favourite", {"task": task})
+    return redirect(_back(request, reverse("history")))
+
+
+@login_required
+@require_POST
+def sharing(request):
+    share = request.POST.get("share") == "1"
+    trash.member_set_sharing(user=request.user, share=share)
+    messages.success(
+        request,
+        "Your generations are shared with the team."
+        if share
+        else "Your generations are now private: only you (and admins) see them.",
+    )
+    return redirect(_back(request, reverse("gallery")))
+
+
+@login_required
+@require_GET
+def image_detail(request, pk):
+    image = selectors.image_for_user(request.user, pk)
+    task = image.task
+    scope = request.GET.get("in")
+    tasks = selectors.own_tasks(request.user) if scope == "history" else selectors.tasks_visible_to(request.user)
+    previous, following = selectors.neighbours(request.user, image, tasks)
+    suffix = f"?in={scope}" if scope else ""
+    params = {**task.params}
+    if task.select_seed is not None:
+        params["seed_used"] = task.select_seed
+    context = {
+        "image": image,
+        "task": task,
+        "images": list(task.images.all()),
+        "previous": previous,
+        "next": following,
+        "suffix": suffix,
+        "is_owner": task.owner_id == request.user.pk,
+        "params_json": json.dumps(params, indent=2, ensure_ascii=False),
+        "close_url": reverse("history")
+        if scope == "history"
+        else reverse("gallery")
+        if scope == "gallery"
+        else f"{reverse('generate')}?task={task.pk}#task-{task.pk}",
+    }
+    return TemplateResponse(request, "generation/image_detail.html", context)
+
+
+__all__ = [
+    "history",
+    "gallery",
+    "trash_list",
+    "tasks_delete",
+    "tasks_restore",
+    "task_favourite",
+    "sharing",
+    "image_detail",
+    "GenerationTask",
+]
