@@ -3,7 +3,6 @@
 (function () {
   "use strict";
 
-  var PARALLEL = 3;
   var EXTENSIONS = [".png", ".jpg", ".jpeg", ".jfif", ".pjpeg", ".pjp", ".webp"];
 
   function csrfToken() {
@@ -31,6 +30,7 @@
     this.overall = this.panel.querySelector("[data-upload-overall]");
     this.summary = this.panel.querySelector("[data-upload-summary]");
     this.maxBytes = parseInt(form.dataset.maxBytes, 10) * 1048576;
+    this.parallel = Math.max(1, parseInt(form.dataset.parallel, 10) || 3);
     this.items = [];
     this.active = 0;
     this.refreshTimer = null;
@@ -74,7 +74,7 @@
   };
 
   Uploader.prototype.pump = function () {
-    while (this.active < PARALLEL) {
+    while (this.active < this.parallel) {
       var next = this.items.find(function (item) { return item.state === "queued"; });
       if (!next) break;
       this.send(next);

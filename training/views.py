@@ -4,6 +4,7 @@ synchronous vendor read is the cached training form (training.catalog) and the c
 
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
@@ -105,6 +106,7 @@ def _detail_context(request, dataset):
         "counts": selectors.image_counts(dataset),
         "can_change": selectors.can_change_dataset(request.user, dataset),
         "max_mb": UPLOAD_MAX_BYTES // (1024 * 1024),
+        "parallel": int(getattr(settings, "TRAINING_UPLOAD_PARALLEL", 3)),  # files the page sends at once
         "notices": _notices(request),
     }
 
@@ -202,7 +204,7 @@ def _dataset_upload(request, pk, handler):
     )
     waiting = dataset.images.filter(state=DatasetImage.State.WAITING).count()
     later = request.POST.get("more") == "1"  # the page's script sends more files and says when it is done
-    if waiting and (not later or waiting >= int(services._setting("TRAINING_UPLOAD_BATCH_FILES", 10))):
+    if waiting and (not later or waiting >= int(getattr(settings, "TRAINING_UPLOAD_BATCH_FILES", 10))):
         services.dataset_send_start(dataset_id=dataset.pk)
     if _wants_json(request):
         return JsonResponse(
