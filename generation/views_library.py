@@ -1,0 +1,453 @@
+"""Collections, the ZIP download and the history export, Compare, and the Catalog: thin views.
+
+Every object is fetched starting from the user (generation.collections and generation.selectors), so
+another member's private collection or unshared task is a 404, never a leak."""
+
+import json
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from generation import catalog as catalogs
+from generation import collections, exports, selectors
+from generation.models import GeneratedImage
+from miaohua_site.accounts.decorators import upstream_account_required
+from miaohua_site.forms import StudioForm
+from miaohua_site.upstream.errors import UpstreamError
+
+CATALOG_PER_PAGE = 24
+CATALOG_KINDS = {
+    "base": "Base models",
+    "lora": "LoRAs",
+    "private": "My models",
+    "cn_artist": "Artist ControlNets",
+    "cn_opensource": "Open-source ControlNets",
+}
+
+
+# --- Forms --------------------------------------------------------------------------------------------------
+
+
+class CollectionForm(StudioForm):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    is_shared = forms.BooleanField(
+        label="Share with the team", required=False, help_text="Every member can open it; only you change it."
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the collection a name.")
+        return name
+
+
+class CollectionAddForm(StudioForm):
+    """Add to one of my collections, or to a new one typed here."""
+
+    collection = forms.TypedChoiceField(label="Collection", coerce=int, required=False, empty_value=None)
+    new_name = forms.CharField(label="Or a new collection", max_length=100, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        mine = collections.own_collections(user).values_list("pk", "name")
+        self.fields["collection"].choices = [("", "Choose…"), *mine]
+        if len(self.fields["collection"].choices) == 1:
+            self.fields["new_name"].label = "New collection"
+        self.fields["new_name"].widget.attrs["placeholder"] = "New collection name"
+
+    def clean(self):
+        data = super().clean()
+        data["new_name"] = (data.get("new_name") or "").strip()
+        if not data.get("collection") and not data["new_name"]:
+            self.add_error("new_name", "Choose one of your collections or type a name for a new one.")
+        return data
+
+
+# --- Helpers ------------------------------------------------------------------------------------------------
+
+
+def _ids(values) -> list[int]:
+    return exports.task_ids(values)[:1000]
+
+
+def _safe(request, url: str) -> bool:
+    return bool(url) and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure())
+
+
+def _back(request, default: str) -> str:
+    """The posted ``next`` when it points back into this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next")
+    return target if _safe(request, target) else default
+
+
+def _plural(count: int, word: str = "image") -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# --- Collections --------------------------------------------------------------------------------------------
+
+
+def _list_context(user, form):
+    shared = collections.collections_visible_to(user).filter(is_shared=True).exclude(owner=user)
+    return {
+        "form": form,
+        "mine": collections.with_summary(user, collections.own_collections(user)),
+        "shared": collections.with_summary(user, shared.order_by("-updated_at", "-id")),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def collection_list(request):
+    form = CollectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            collection = collections.collection_create(user=request.user, **form.cleaned_data)
+        except collections.CollectionNameTaken as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Collection “{collection.name}” created.")
+            return redirect("collection_detail", pk=collection.pk)
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(
+        request, "generation/collection_list.html", _list_context(request.user, form), status=status
+    )
+
+
+def _detail_context(request, collection, *, edit_form=None):
+    items, cursor = collections.items_page(request.user, collection, cursor=request.GET.get("cursor", ""))
+    is_owner = collection.owner_id == request.user.pk
+    if is_owner and edit_form is None:
+        edit_form = CollectionForm(
+            initial={"name": collection.name, "description": collection.description, "is_shared": collection.is_shared}
+        )
+    return {
+        "collection": collection,
+        "items": items,
+        "next_cursor": cursor,
+        "is_owner": is_owner,
+        "edit_form": edit_form,
+    }
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def collection_detail(request, pk):
+    collection = collections.collection_for_user(request.user, pk)
+    context = _detail_context(request, collection)
+    if request.htmx and request.GET.get("cursor"):
+        return TemplateResponse(request, "generation/collection_detail.html#items", context)
+    context["n_images"] = collections.visible_items(request.user, collection).count()
+    return TemplateResponse(request, "generation/collection_detail.html", context)
+
+
+@login_required
+@require_POST
+def collection_edit(request, pk):
+    collection = collections.collection_owned_by(request.user, pk)
+    form = CollectionForm(request.POST)
+    if form.is_valid():
+        try:
+            collections.collection_update(collection=collection, **form.cleaned_data)
+        except collections.CollectionNameTaken as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, "Collection saved.")
+            return redirect("collection_detail", pk=collection.pk)
+    collection.refresh_from_db()
+    context = _detail_context(request, collection, edit_form=form)
+    context["n_images"] = collections.visible_items(request.user, collection).count()
+    return TemplateResponse(request, "generation/collection_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def collection_delete(request, pk):
+    collection = collections.collection_owned_by(request.user, pk)
+    name = collection.name
+    collections.collection_delete(collection=collection)
+    messages.success(request, f"Collection “{name}” deleted. Its images are still in their histories.")
+    return redirect("collection_list")
+
+
+@login_required
+@require_POST
+def collection_remove(request, pk):
+    collection = collections.collection_owned_by(request.user, pk)
+    images = GeneratedImage.objects.filter(pk__in=_ids(request.POST.getlist("image")))
+    removed = collections.collection_remove_images(collection=collection, images=images)
+    if removed:
+        messages.success(request, f"Removed {_plural(removed)} from “{collection.name}”.")
+    else:
+        messages.info(request, "Select the images to remove first.")
+    return redirect("collection_detail", pk=collection.pk)
+
+
+@login_required
+@require_POST
+def collection_cover(request, pk):
+    collection = collections.collection_owned_by(request.user, pk)
+    image_id = request.POST.get("image", "")
+    item = (
+        collections.visible_items(request.user, collection).filter(image_id=image_id).first()
+        if image_id.isdigit()
+        else None
+    )
+    if item is None:
+        raise Http404("That image is not in this collection.")
+    collections.collection_set_cover(collection=collection, image=item.image)
+    messages.success(request, "Cover changed.")
+    return redirect("collection_detail", pk=collection.pk)
+
+
+def _chosen_images(request, data):
+    """The visible images named by ``image`` and ``task`` ids; 404 when ids were given but none is visible."""
+    image_ids, task_ids = _ids(data.getlist("image")), _ids(data.getlist("task"))
+    images = list(collections.images_to_add(request.user, image_ids=image_ids, task_ids=task_ids))
+    if (image_ids or task_ids) and not images:
+        raise Http404("None of these images is yours to see.")
+    asked_images, asked_tasks = set(image_ids), set(task_ids)
+    visible_tasks = sorted({image.task_id for image in images if image.task_id in asked_tasks})
+    visible_images = [image.pk for image in images if image.pk in asked_images]
+    return images, visible_images, visible_tasks
+
+
+def _picker_context(request, form, images, image_ids, task_ids):
+    current = request.headers.get("HX-Current-URL", "")  # the page the picker opened on: back there after
+    return {
+        "form": form,
+        "images": images,
+        "image_ids": image_ids,
+        "task_ids": task_ids,
+        "next": _back(request, current if _safe(request, current) else ""),
+    }
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def collection_picker(request):
+    """A small form (choose one of my collections or type a new name) that posts to collection_add."""
+    images, image_ids, task_ids = _chosen_images(request, request.GET)
+    form = CollectionAddForm(user=request.user)
+    context = _picker_context(request, form, images, image_ids, task_ids)
+    template = "generation/collection_picker.html#picker" if request.htmx else "generation/collection_picker.html"
+    return TemplateResponse(request, template, context)
+
+
+@login_required
+@require_POST
+def collection_add(request):
+    chosen = request.POST.get("collection", "")
+    if chosen and not request.POST.get("new_name", "").strip():
+        # Another member's collection is a 404, as everywhere, not a form error.
+        collections.collection_owned_by(request.user, chosen if chosen.isdigit() else 0)
+    images, image_ids, task_ids = _chosen_images(request, request.POST)
+    form = CollectionAddForm(request.POST, user=request.user)
+    if not images:
+        form.add_error(None, "Select at least one image first.")
+    if form.is_valid():
+        if form.cleaned_data["new_name"]:
+            collection = collections.collection_get_or_create(user=request.user, name=form.cleaned_data["new_name"])
+        else:
+            collection = collections.collection_owned_by(request.user, form.cleaned_data["collection"])
+        added = collections.collection_add_images(user=request.user, collection=collection, images=images)
+        context = {"collection": collection, "added": added, "already": len(images) - added}
+        if request.htmx:
+            return TemplateResponse(request, "generation/collection_picker.html#added", context)
+        message = f"Added {_plural(added)} to {collection.name}."
+        if context["already"]:
+            message += f" {_plural(context['already'])} {'was' if context['already'] == 1 else 'were'} there already."
+        messages.success(request, message)
+        return redirect(_back(request, reverse("collection_detail", args=[collection.pk])))
+    context = _picker_context(request, form, images, image_ids, task_ids)
+    if request.htmx:  # htmx swaps only 2xx answers: the form comes back with its errors
+        return TemplateResponse(request, "generation/collection_picker.html#picker", context)
+    return TemplateResponse(request, "generation/collection_picker.html", context, status=400)
+
+
+# --- ZIP and export -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def history_zip(request):
+    """The selected tasks' images, each with a JSON sidecar of its parameters, as one ZIP download."""
+    ids = exports.task_ids(request.POST.getlist("task"))
+    back = _back(request, reverse("history"))
+    if not ids:
+        messages.info(request, "Select the tasks to download first.")
+        return redirect(back)
+    if len(ids) > exports.ZIP_MAX_TASKS:
+        messages.error(request, f"A ZIP holds at most {exports.ZIP_MAX_TASKS} tasks; {len(ids)} were selected.")
+        return redirect(back)
+    tasks = selectors.tasks_visible_to(request.user).filter(pk__in=ids)
+    if not tasks.exists():
+        raise Http404("None of these tasks is yours to see.")
+    archive = exports.zip_tasks(tasks)
+    return FileResponse(archive, as_attachment=True, filename=exports.zip_filename(), content_type="application/zip")
+
+
+@login_required
+@require_GET
+def history_export(request):
+    """My own tasks, filtered as on the history page, as JSON or CSV (streamed; never all in memory)."""
+    kind = request.GET.get("format", "json")
+    if kind not in ("json", "csv"):
+        return HttpResponseBadRequest("Choose format=json or format=csv.", content_type="text/plain")
+    filters = selectors.HistoryFilters.from_query(request.GET)
+    tasks = filters.apply(selectors.own_tasks(request.user))
+    if kind == "json":
+        response = StreamingHttpResponse(exports.json_lines(tasks), content_type="application/json; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(exports.csv_lines(tasks), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(kind)}"'
+    return response
+
+
+# --- Compare ------------------------------------------------------------------------------------------------
+
+# The parameters people compare first; the rest follow alphabetically.
+FIRST_PARAMS = [
+    "prompt",
+    "neg_prompt",
+    "versionid",
+    "model_name",
+    "n_images",
+    "output_size",
+    "select_seed",
+    "scale",
+    "ddim_steps",
+    "sampler",
+    "init_img",
+    "strength",
+    "lora_configs",
+    "cn_configs",
+]
+
+
+def _shown(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def parameter_rows(a, b) -> list[dict]:
+    """Every parameter of two tasks, side by side, with ``differs`` set where they are not the same. Who made
+    a task and how it ended are shown too, but are not parameters: never highlighted."""
+    summary = [
+        ("model", a.model_name or a.versionid, b.model_name or b.versionid, True),
+        ("mode", a.get_kind_display(), b.get_kind_display(), True),
+        ("seed used", a.select_seed, b.select_seed, True),
+        ("member", a.owner.get_username(), b.owner.get_username(), False),
+        ("state", a.get_state_display(), b.get_state_display(), False),
+    ]
+    keys = set(a.params) | set(b.params)
+    ordered = [k for k in FIRST_PARAMS if k in keys] + sorted(keys - set(FIRST_PARAMS))
+    params = [(key, a.params.get(key), b.params.get(key), True) for key in ordered]
+    rows = []
+    for group, entries in (("summary", summary), ("params", params)):
+        for name, left, right, compared in entries:
+            differs = compared and left != right
+            rows.append({"name": name, "a": _shown(left), "b": _shown(right), "differs": differs, "group": group})
+    return rows
+
+
+@login_required
+@require_GET
+def compare(request):
+    """Two tasks side by side: their images and every parameter, the differing ones highlighted."""
+    raw = [request.GET.get("a", "").strip(), request.GET.get("b", "").strip()]
+    context = {"a_id": raw[0], "b_id": raw[1]}
+    if not any(raw):
+        return TemplateResponse(request, "generation/compare.html", context)
+    if not all(value.isdigit() for value in raw):
+        context["error"] = "Give two task numbers to compare, e.g. /compare/?a=12&b=15."
+        return TemplateResponse(request, "generation/compare.html", context, status=400)
+    visible = selectors.tasks_visible_to(request.user).filter(pk__in=raw).select_related("owner")
+    tasks = {task.pk: task for task in visible.prefetch_related("images")}
+    missing = [value for value in raw if int(value) not in tasks]
+    if missing:
+        context["error"] = f"Task {missing[0]} does not exist, or is not yours to see."
+        return TemplateResponse(request, "generation/compare.html", context, status=404)
+    a, b = tasks[int(raw[0])], tasks[int(raw[1])]
+    rows = parameter_rows(a, b)
+    context.update(a=a, b=b, rows=rows, n_differ=sum(row["differs"] for row in rows))
+    return TemplateResponse(request, "generation/compare.html", context)
+
+
+# --- Catalog ------------------------------------------------------------------------------------------------
+
+
+def _page_number(raw: str) -> int:
+    return min(int(raw), 1000) if raw.isdigit() and int(raw) >= 1 else 1
+
+
+def _matches(controlnet, query: str) -> bool:
+    text = " ".join([controlnet.name, controlnet.local_name, controlnet.desc]).lower()
+    return query.lower() in text
+
+
+@upstream_account_required
+@require_GET
+def catalog(request):
+    """Base models, LoRAs, my models and both ControlNet lists, searched and paged against the vendor
+    (cached ~10 min by generation.catalog; private models per account)."""
+    kind = request.GET.get("kind", "base")
+    kind = kind if kind in CATALOG_KINDS else "base"
+    query = request.GET.get("q", "").strip()[:100]
+    page = _page_number(request.GET.get("page", ""))
+    refresh = request.GET.get("refresh") == "1"
+    account = request.user.upstream_account
+    context = {
+        "kinds": CATALOG_KINDS,
+        "kind": kind,
+        "kind_label": CATALOG_KINDS[kind],
+        "q": query,
+        "page": page,
+        "is_controlnet": kind.startswith("cn_"),
+    }
+
+    def link(**changes) -> str:
+        params = {"kind": kind, "q": query, "page": page, **changes}
+        if params["page"] == 1:
+            del params["page"]
+        if not params["q"]:
+            del params["q"]
+        return "?" + urlencode(params)
+
+    try:
+        if context["is_controlnet"]:
+            cached = catalogs.controlnets(account, opensource=kind == "cn_opensource", refresh=refresh)
+            entries = [cn for cn in cached.value if not query or _matches(cn, query)]
+            has_next = False
+        else:
+            cached = catalogs.catalog_page(
+                account, kind, page=page, per_page=CATALOG_PER_PAGE, query=query, refresh=refresh
+            )
+            entries, has_next = cached.value.models, cached.value.has_next
+    except UpstreamError as exc:
+        context.update(error=exc.user_message, refresh_url=link(refresh=1))
+        return TemplateResponse(request, "generation/catalog.html", context, status=503)
+    context.update(
+        entries=entries,
+        fetched_at=cached.fetched_at,
+        has_next=has_next,
+        previous_url=link(page=page - 1) if page > 1 else "",
+        next_url=link(page=page + 1) if has_next else "",
+        refresh_url=link(refresh=1),
+    )
+    return TemplateResponse(request, "generation/catalog.html", context)
