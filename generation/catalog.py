@@ -29,7 +29,9 @@ class Cached:
 def _key(kind: str, account: UpstreamAccount | None, *parts) -> str:
     base = settings.MIAOHUA_API_BASE
     owner = f"acct{account.pk}" if account is not None else "all"
-    return ":".join(["catalog", hashlib.md5(base.encode()).hexdigest()[:10], owner, kind, *map(str, parts)])
+    # Search text goes in hashed: cache keys must not carry spaces or arbitrary characters.
+    detail = hashlib.md5("|".join(map(str, parts)).encode()).hexdigest()[:16] if parts else ""
+    return ":".join(["catalog", hashlib.md5(base.encode()).hexdigest()[:10], owner, kind, detail])
 
 
 def _cached(key: str, fetch, refresh: bool) -> Cached:

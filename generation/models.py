@@ -93,6 +93,8 @@ class GenerationTask(models.Model):
             models.Index(fields=["state", "upstream_account", "last_polled_at"], name="generation_task_poll"),
             # History pages, keyset-paged on (created_at, id).
             models.Index(fields=["owner", "-created_at", "-id"], name="generation_task_owner_recent"),
+            # The queue badge on every page: a user's tasks in one state.
+            models.Index(fields=["owner", "state"], name="generation_task_owner_state"),
             # The team gallery: everyone's tasks, keyset-paged the same way.
             models.Index(fields=["-created_at", "-id"], name="generation_task_recent"),
         ]

@@ -262,6 +262,10 @@ def page_of(tasks: QuerySet[GenerationTask], *, cursor: str = "", size: int = 30
     rows = list(_with_gallery_data(tasks.order_by("-created_at", "-id"))[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
+    for row in rows:  # what a tile shows, worked out once here rather than by template filters
+        images = list(row.images.all())
+        row.first_image = images[0] if images else None
+        row.image_count = len(images)
     return rows, (encode_cursor(rows[-1]) if more and rows else "")
 
 
