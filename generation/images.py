@@ -143,9 +143,7 @@ def thumbnail(file: IO[bytes], *, size: int = THUMBNAIL_SIZE) -> bytes:
         image.draft("RGB", (size, size))
         image.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
         if image.mode not in ("RGB", "RGBA"):
-            image = image.convert(
-                "RGBA" if "transparency" in image.info or image.mode in ("LA", "PA") else "RGB"
-            )
+            image = image.convert("RGBA" if "transparency" in image.info or image.mode in ("LA", "PA") else "RGB")
         out = io.BytesIO()
         image.save(out, "WEBP", quality=82, method=4)
     file.seek(0)

@@ -46,9 +46,7 @@ class Lease:
         return self.held
 
     def release(self) -> None:
-        WorkerLease.objects.filter(name=self.name, holder=self.holder).update(
-            holder="", expires_at=timezone.now()
-        )
+        WorkerLease.objects.filter(name=self.name, holder=self.holder).update(holder="", expires_at=timezone.now())
         self.held = False
 
 

@@ -35,6 +35,7 @@ class RateLimiter:
         self.per = per
         self._clock = clock
         self._sleep = sleep
+        self._row_exists = False
 
     def __repr__(self) -> str:
         return f"<RateLimiter {self.name} {self.calls}/{self.per}s>"
@@ -102,10 +103,12 @@ class RateLimiter:
         )
 
     def _ensure_row(self) -> None:
-        if RateWindow.objects.filter(name=self.name).exists():
+        if self._row_exists:
             return
-        try:
-            with transaction.atomic():
-                RateWindow.objects.create(name=self.name)
-        except IntegrityError:
-            pass  # another worker created it first
+        if not RateWindow.objects.filter(name=self.name).exists():
+            try:
+                with transaction.atomic():
+                    RateWindow.objects.create(name=self.name)
+            except IntegrityError:
+                pass  # another worker created it first
+        self._row_exists = True

@@ -17,7 +17,7 @@ from itertools import islice
 import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.conf import Conf
@@ -57,6 +57,7 @@ RECOVER_SCHEDULE = "generation: restart pollers, recover stuck tasks, retry down
 NOT_CONNECTED = "Connect your Miaohua account (Settings) to generate images."
 NO_ANSWER = "Miaohua did not answer; the task may or may not have started — try again."
 NOT_REACHED = "Miaohua could not be reached, so nothing was sent — try again."
+BUSY = "Miaohua was too busy to take the task, so nothing was sent — try again in a moment."
 INPUT_MISSING = "An input image is no longer available; pick it again."
 DISCONNECTED = "The Miaohua account was disconnected before the task finished."
 NO_IMAGES = "Miaohua finished the task without any image."
@@ -65,8 +66,9 @@ TIMED_OUT = "timed out upstream: Miaohua did not finish the task within {minutes
 # The vendor's upload limits (digest, "Limits (vendor FAQ)"): larger or other files are re-encoded as JPEG.
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP"}
-# The vendor counts our calls on arrival: keep a little slack so network jitter never makes 7 in its second.
-RATE_WINDOW_SLACK = 0.05
+# The limiter counts a call from its answer (see RateLimiter.finished), which already covers network jitter;
+# the slack only absorbs rounding.
+RATE_WINDOW_SLACK = 0.02
 
 
 def _batched(items, size: int):
@@ -121,9 +123,7 @@ def _task_with_key(user, idempotency_key: uuid.UUID) -> GenerationTask | None:
     return GenerationTask.objects.filter(owner=user, idempotency_key=idempotency_key).first()
 
 
-def generation_submit(
-    *, user, params: dict, idempotency_key: uuid.UUID, model_name: str = ""
-) -> GenerationTask:
+def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_name: str = "") -> GenerationTask:
     """Store a task (``queued``) and enqueue its submit job; no upstream call here.
 
     ``params`` are the validated task_submit parameters (vendor names; input images as ``"input:<pk>"``);
@@ -148,9 +148,7 @@ def generation_submit(
     return task
 
 
-def generation_retry(
-    *, task: GenerationTask, user=None, idempotency_key: uuid.UUID | None = None
-) -> GenerationTask:
+def generation_retry(*, task: GenerationTask, user=None, idempotency_key: uuid.UUID | None = None) -> GenerationTask:
     """A new task with the same parameters ("try again"), owned by ``user`` (default: the task's owner).
     Pass the form's key to make a double click one task."""
     return generation_submit(
@@ -183,9 +181,7 @@ def input_image_from_history(*, user, image: GeneratedImage) -> InputImage:
     if image.task.owner_id != user.pk:
         raise PermissionDenied("Not your image.")
     if not image.file:
-        raise ValidationError(
-            "This image has not been downloaded yet; try again in a moment.", code="not_stored"
-        )
+        raise ValidationError("This image has not been downloaded yet; try again in a moment.", code="not_stored")
     return InputImage.objects.create(owner=user, source_image=image, width=image.width, height=image.height)
 
 
@@ -241,9 +237,7 @@ def _vendor_ready_jpeg(handle):
             out.truncate()
             frame = picture
             if scale < 1.0:
-                frame = picture.resize(
-                    (max(1, int(picture.width * scale)), max(1, int(picture.height * scale)))
-                )
+                frame = picture.resize((max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
             frame.save(out, "JPEG", quality=quality)
             if out.tell() <= UPLOAD_MAX_BYTES:
                 break
@@ -281,14 +275,12 @@ def generation_send(*, task_id: int) -> str:
     try:
         try:
             sent = copy.deepcopy(task.params)
-            urls = {
-                ref: _upload_input(client, owner_id=task.owner_id, reference=ref) for ref in _input_refs(sent)
-            }
+            urls = {ref: _upload_input(client, owner_id=task.owner_id, reference=ref) for ref in _input_refs(sent)}
         except _InputMissing:
             _fail(task.pk, INPUT_MISSING)
             return "failed"
-        except UpstreamUnavailable:
-            _fail(task.pk, "Miaohua could not be reached to upload the input image — try again.")
+        except (UpstreamUnavailable, RateLimited):
+            _fail(task.pk, "Miaohua could not take the input image just now, so nothing was sent — try again.")
             return "failed"
         except UpstreamError as exc:
             _fail(task.pk, exc.user_message)
@@ -309,6 +301,9 @@ def generation_send(*, task_id: int) -> str:
             return "failed"
         except ProtocolError:
             _fail(task.pk, NO_ANSWER)
+            return "failed"
+        except RateLimited:
+            _fail(task.pk, BUSY)
             return "failed"
         except UpstreamError as exc:  # a refusal: invalid parameter, sensitive content, account limits, login
             _fail(task.pk, exc.user_message)
@@ -367,12 +362,8 @@ def generation_poll(*, account_id: int, budget_seconds: float | None = None) -> 
     if not lease.acquire():
         report.busy = True
         return report
-    budget = float(
-        budget_seconds if budget_seconds is not None else _setting("GENERATION_POLL_BUDGET_SECONDS", 120)
-    )
-    interval = float(_setting("GENERATION_POLL_INTERVAL_SECONDS", 1.0))
-    deadline = time.time() + budget
-    work_remains = False
+    budget = _setting("GENERATION_POLL_BUDGET_SECONDS", 120) if budget_seconds is None else budget_seconds
+    deadline = time.time() + float(budget)
     client = None
     try:
         account = UpstreamAccount.objects.filter(pk=account_id).first()
@@ -386,12 +377,36 @@ def generation_poll(*, account_id: int, budget_seconds: float | None = None) -> 
             calls=int(_setting("GENERATION_POLL_RATE", 6)),
             per=1.0 + RATE_WINDOW_SLACK,
         )
-        sensitive = account.sensitive_limit_value or None
-        while True:
-            sweep_started = time.time()
-            _fail_timed_out(GenerationTask.objects.filter(upstream_account_id=account_id))
+        report.stopped = _poll_loop(account, client, limiter, lease, deadline, report)
+        return report
+    finally:
+        if client is not None:
+            client.close()
+        if lease.held:
+            lease.release()
+        if report.stopped in ("time budget spent", "error") and not Conf.SYNC:
+            # Keep the loop going beyond one job's timeout; the lease keeps it to one per account. Should this
+            # enqueue fail, the minute schedule restarts the sweep.
+            try:
+                poll_start(account_id=account_id)
+            except Exception:
+                logger.exception("generation poll: could not re-enqueue the sweep of account %s", account_id)
+
+
+MAX_ROUND_ERRORS = 3
+
+
+def _poll_loop(account, client, limiter: RateLimiter, lease: Lease, deadline: float, report: PollReport) -> str:
+    """Sweep after sweep until there is a reason to stop; returns it."""
+    interval = float(_setting("GENERATION_POLL_INTERVAL_SECONDS", 1.0))
+    sensitive = account.sensitive_limit_value or None
+    errors = 0
+    while True:
+        sweep_started = time.time()
+        try:
+            _fail_timed_out(GenerationTask.objects.filter(upstream_account_id=account.pk))
             pending = list(
-                _in_flight(account_id)
+                _in_flight(account.pk)
                 .order_by(F("last_polled_at").asc(nulls_first=True), "id")
                 .values_list("pk", "upstream_task_id")
             )
@@ -399,37 +414,31 @@ def generation_poll(*, account_id: int, budget_seconds: float | None = None) -> 
                 # Release, then look once more: a task that became pending meanwhile had its sweep refused
                 # by our lease, so it is ours to poll.
                 lease.release()
-                if _in_flight(account_id).exists() and lease.acquire():
+                if _in_flight(account.pk).exists() and lease.acquire():
                     continue
-                report.stopped = "nothing in flight"
-                return report
+                return "nothing in flight"
             report.in_flight_per_sweep.append(len(pending))
             outcome = _sweep(client, limiter, lease, pending, sensitive, deadline, report)
-            report.sweeps += 1
-            if outcome in ("lease lost", "login failed"):
-                report.stopped = outcome
-                work_remains = outcome == "lease lost"
-                return report
-            if outcome == "deadline" or time.time() >= deadline:
-                report.stopped = "time budget spent"
-                work_remains = True
-                return report
-            # No faster than one sweep per interval: completed tasks are still seen within about a second.
-            pause = sweep_started + interval - time.time()
-            if pause > 0:
-                if time.time() + pause >= deadline:
-                    report.stopped = "time budget spent"
-                    work_remains = True
-                    return report
-                time.sleep(pause)
-    finally:
-        if client is not None:
-            client.close()
-        if lease.held:
-            lease.release()
-        if work_remains and report.stopped != "lease lost" and not Conf.SYNC:
-            # Keep the loop going beyond one job's timeout; the lease keeps it to one per account.
-            poll_start(account_id=account_id)
+            errors = 0
+        except DatabaseError:
+            # E.g. SQLite busy beyond its timeout: wait a moment and go round again, a few times.
+            errors += 1
+            logger.exception("generation poll: database error in a sweep (%d in a row)", errors)
+            if errors >= MAX_ROUND_ERRORS:
+                return "error"
+            time.sleep(1.0)
+            continue
+        report.sweeps += 1
+        if outcome in ("lease lost", "login failed"):
+            return outcome
+        if outcome == "deadline" or time.time() >= deadline:
+            return "time budget spent"
+        # No faster than one sweep per interval: completed tasks are still seen within about a second.
+        pause = sweep_started + interval - time.time()
+        if pause > 0:
+            if time.time() + pause >= deadline:
+                return "time budget spent"
+            time.sleep(pause)
 
 
 def _sweep(client, limiter: RateLimiter, lease: Lease, pending, sensitive, deadline: float, report) -> str:
@@ -657,9 +666,9 @@ def generation_recover() -> dict:
     now = timezone.now()
     counts = {"requeued": 0, "resubmitted": 0, "gave_up": 0, "timed_out": 0, "sweeps": 0, "mirrors": 0}
 
-    for pk in GenerationTask.objects.filter(
-        state=State.QUEUED, created_at__lt=now - timedelta(minutes=1)
-    ).values_list("pk", flat=True):
+    for pk in GenerationTask.objects.filter(state=State.QUEUED, created_at__lt=now - timedelta(minutes=1)).values_list(
+        "pk", flat=True
+    ):
         _enqueue(SUBMIT_JOB, pk, task_name=f"generation-submit-{pk}-again")
         counts["requeued"] += 1
 
@@ -672,16 +681,16 @@ def generation_recover() -> dict:
     )
     for pk in stuck.filter(submit_attempted_at__isnull=True).values_list("pk", flat=True):
         # It died before calling the vendor (while uploading inputs): sending it now is its first send.
-        if GenerationTask.objects.filter(
-            pk=pk, state=State.SUBMITTING, submit_attempted_at__isnull=True
-        ).update(state=State.QUEUED, claimed_at=None):
+        if GenerationTask.objects.filter(pk=pk, state=State.SUBMITTING, submit_attempted_at__isnull=True).update(
+            state=State.QUEUED, claimed_at=None
+        ):
             _enqueue(SUBMIT_JOB, pk, task_name=f"generation-submit-{pk}-resumed")
             counts["resubmitted"] += 1
 
     counts["timed_out"] = _fail_timed_out(GenerationTask.objects.all())
-    counts["timed_out"] += GenerationTask.objects.filter(
-        state=State.PENDING, upstream_account__isnull=True
-    ).update(state=State.FAILED, error_message=DISCONNECTED, finished_at=now)
+    counts["timed_out"] += GenerationTask.objects.filter(state=State.PENDING, upstream_account__isnull=True).update(
+        state=State.FAILED, error_message=DISCONNECTED, finished_at=now
+    )
 
     for account_id in (
         GenerationTask.objects.filter(state=State.PENDING)
