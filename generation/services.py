@@ -656,7 +656,8 @@ def _refresh_links(task: GenerationTask, waiting: list[GeneratedImage]) -> None:
 def generation_recover() -> dict:
     """What a worker that died left behind, and what the minute schedule restarts:
 
-    - queued tasks whose submit job was lost → enqueued again (the claim keeps it to one run);
+    - queued tasks whose submit job was lost (still queued after GENERATION_REQUEUE_AFTER_SECONDS) → enqueued
+      again (the claim keeps it to one run);
     - tasks stuck in ``submitting`` past ``GENERATION_SUBMIT_LEASE_SECONDS``: failed with "may or may not
       have started" when task_submit was attempted (never resent), queued again when it was not;
     - pending tasks past the timeout, or whose account was disconnected → failed;
@@ -666,7 +667,9 @@ def generation_recover() -> dict:
     now = timezone.now()
     counts = {"requeued": 0, "resubmitted": 0, "gave_up": 0, "timed_out": 0, "sweeps": 0, "mirrors": 0}
 
-    for pk in GenerationTask.objects.filter(state=State.QUEUED, created_at__lt=now - timedelta(minutes=1)).values_list(
+    # Not sooner: a busy cluster may simply not have reached the job yet (a second one would be a no-op).
+    lost_after = timedelta(seconds=float(_setting("GENERATION_REQUEUE_AFTER_SECONDS", 300)))
+    for pk in GenerationTask.objects.filter(state=State.QUEUED, created_at__lt=now - lost_after).values_list(
         "pk", flat=True
     ):
         _enqueue(SUBMIT_JOB, pk, task_name=f"generation-submit-{pk}-again")

@@ -336,7 +336,7 @@ def test_a_task_whose_worker_died_before_sending_is_sent_once(owner, connected):
 @pytest.mark.django_db(transaction=True)
 def test_a_queued_task_whose_job_was_lost_is_sent(owner, connected):
     task = GenerationTask.objects.create(
-        owner=owner, params=txt2img(), created_at=timezone.now() - timedelta(minutes=5)
+        owner=owner, params=txt2img(), created_at=timezone.now() - timedelta(minutes=6)
     )
 
     services.generation_recover()
