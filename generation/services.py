@@ -177,9 +177,12 @@ def input_image_create(*, user, file) -> InputImage:
 
 
 def input_image_from_history(*, user, image: GeneratedImage) -> InputImage:
-    """Use one of the user's generated images as init or ControlNet image (no copy of the file)."""
-    if image.task.owner_id != user.pk:
-        raise PermissionDenied("Not your image.")
+    """Use a generated image the user may see (their own, or a teammate's shared one) as init or ControlNet
+    image (no copy of the file)."""
+    from generation.selectors import images_visible_to
+
+    if not images_visible_to(user).filter(pk=image.pk).exists():
+        raise PermissionDenied("Not an image you can see.")
     if not image.file:
         raise ValidationError("This image has not been downloaded yet; try again in a moment.", code="not_stored")
     return InputImage.objects.create(owner=user, source_image=image, width=image.width, height=image.height)
