@@ -578,9 +578,16 @@ def dataset_send(*, dataset_id: int) -> dict:
         if account is None:
             raise _Stop(NOT_CONNECTED.format(email=dataset.account_email))
         client = client_for_account(account)
+        deadline = time.monotonic() + float(_setting("TRAINING_SEND_BUDGET_SECONDS", 120))
         while True:
             if not lease.renew():
                 report["stopped"] = "lease lost"
+                return report
+            if time.monotonic() > deadline and not Conf.SYNC:
+                # Within django-q2's timeout: a fresh job carries on with what still waits.
+                lease.release()
+                dataset_send_start(dataset_id=dataset_id)
+                report["stopped"] = "time budget spent"
                 return report
             batch = _claim_batch(dataset_id)
             if not batch:
@@ -798,9 +805,14 @@ def _import_images(dataset: Dataset, urls: list[str], fetched_at) -> tuple[int, 
 def dataset_images_fetch(*, dataset_id: int) -> dict:
     """Download the imported images that have no local file yet (and make their thumbnails)."""
     report = {"dataset_id": dataset_id, "stored": 0, "failed": 0}
+    deadline = time.monotonic() + float(_setting("TRAINING_SEND_BUDGET_SECONDS", 120))
     session = requests.Session()
     try:
         for image in DatasetImage.objects.filter(dataset_id=dataset_id, file="", file_error="").exclude(vendor_url=""):
+            if time.monotonic() > deadline and not Conf.SYNC:  # a fresh job carries on
+                _enqueue(FETCH_JOB, dataset_id, task_name=f"dataset-fetch-{dataset_id}-{uuid.uuid4().hex[:8]}")
+                report["stopped"] = "time budget spent"
+                break
             try:
                 download = image_files.download(image.vendor_url, session=session)
             except image_files.DownloadError as exc:

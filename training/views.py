@@ -218,7 +218,7 @@ def _dataset_upload(request, pk, handler):
     refused = [image for image in made if image.state == DatasetImage.State.REFUSED]
     kept = len(made) - len(refused)
     if kept:
-        messages.success(request, f"{kept} image{'s' if kept != 1 else ''} received; sending them to Miaohua.")
+        messages.success(request, f"{kept} image{'s' if kept != 1 else ''} received, on the way to Miaohua.")
     if refused:
         messages.warning(request, f"{len(refused)} file{'s' if len(refused) != 1 else ''} refused — see why below.")
     if not made:
@@ -257,9 +257,7 @@ def dataset_from_history(request, pk):
     services.dataset_send_start(dataset_id=dataset.pk)
     refused = sum(image.state == DatasetImage.State.REFUSED for image in made)
     kept = len(made) - refused
-    messages.success(
-        request, f"{kept} image{'s' if kept != 1 else ''} from your history added; sending them to Miaohua."
-    )
+    messages.success(request, f"{kept} image{'s' if kept != 1 else ''} from your history added, on the way to Miaohua.")
     if refused:
         messages.warning(request, f"{refused} refused — see why below.")
     return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")

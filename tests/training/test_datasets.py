@@ -318,3 +318,15 @@ def test_name_and_description_are_edited_here(admin):
     admin.post(reverse("dataset_edit", args=[dataset.pk]), {"name": "Rounder cats", "description": "new"})
     dataset.refresh_from_db()
     assert (dataset.name, dataset.description) == ("Rounder cats", "new")
+
+
+def test_the_plain_form_takes_many_files_at_once(admin):
+    dataset = make_dataset(admin)
+    response = admin.post(
+        reverse("dataset_upload", args=[dataset.pk]),
+        {"images": [picture("one.png"), picture("two.png", colour="gold"), not_a_picture()]},
+    )
+    assert response.status_code == 302 and response["Location"].endswith("#images")
+    page = admin.get(response["Location"]).content.decode()
+    assert "2 images received, on the way to Miaohua." in page and "1 file refused" in page
+    assert dataset.images.filter(state=State.ADDED).count() == 2

@@ -146,3 +146,23 @@ def test_recovery_restarts_a_poller_whose_lease_lapsed(admin_user, account, on_v
     held.clear()
     assert services.training_recover()["pollers"] == 1
     assert held == [(services.POLL_JOB, (account.pk,))]
+
+
+def test_a_long_send_hands_over_to_a_fresh_job(admin, account, held, monkeypatch, settings):
+    from django_q.conf import Conf
+
+    admin.post("/training/datasets/new/", {"name": "Many", "description": ""})
+    dataset = Dataset.objects.get(name="Many")
+    admin.post(
+        f"/training/datasets/{dataset.pk}/images/upload/",
+        {"images": [picture("a.png"), picture("b.png", colour="red")], "more": "1"},
+        HTTP_ACCEPT="application/json",
+    )
+    monkeypatch.setattr(Conf, "SYNC", False)  # as in a real cluster, where a job has a time limit
+    settings.TRAINING_SEND_BUDGET_SECONDS = 0
+
+    report = services.dataset_send(dataset_id=dataset.pk)
+
+    assert report["stopped"] == "time budget spent"
+    assert held == [(services.SEND_JOB, (dataset.pk,))]
+    assert dataset.images.filter(state=DatasetImage.State.WAITING).count() == 2
