@@ -158,6 +158,14 @@ def _safe_name(name: str) -> str:
     return base[:255] or "image"
 
 
+def _check(file) -> tuple[int, int]:
+    """The vendor's rules (generation.vendor_rules), and a picture too large in pixels to even open."""
+    try:
+        return check_upload_image(file)
+    except Image.DecompressionBombError:
+        raise ValidationError("This image has far too many pixels; Miaohua accepts at most 6144×6144.") from None
+
+
 def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[DatasetImage]:
     """Check each file against the vendor's rules (types, ≤ 5 MB, 256²–6144², decodable) and keep it here:
     a good one is stored (moved from its temporary file, or copied in chunks) and waits to be sent; a refused
@@ -175,7 +183,7 @@ def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[Datas
     for upload in files:
         name = _safe_name(upload.name)
         try:
-            width, height = check_upload_image(upload)
+            width, height = _check(upload)
         except ValidationError as exc:
             made.append(
                 DatasetImage.objects.create(
@@ -246,7 +254,7 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
                 name = os.path.splitext(name)[0] + ".jpg"
                 content = File(_vendor_ready_jpeg(handle), name=name)
             try:
-                width, height = check_upload_image(content)
+                width, height = _check(content)
             except ValidationError as exc:
                 made.append(
                     DatasetImage.objects.create(

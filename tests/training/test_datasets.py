@@ -330,3 +330,9 @@ def test_the_plain_form_takes_many_files_at_once(admin):
     page = admin.get(response["Location"]).content.decode()
     assert "2 images received, on the way to Miaohua." in page and "1 file refused" in page
     assert dataset.images.filter(state=State.ADDED).count() == 2
+
+
+def test_a_picture_with_far_too_many_pixels_is_refused_not_an_error(admin):
+    dataset = make_dataset(admin)
+    answer = upload(admin, dataset, picture("wide.png", size=(20000, 10000)))
+    assert answer["wide.png"]["state"] == "refused" and "too many pixels" in answer["wide.png"]["error"]
