@@ -51,6 +51,8 @@ def check_upload_image(file) -> tuple[int, int]:
         with Image.open(file) as image:
             fmt, (width, height) = image.format, image.size
             image.verify()
+    except Image.DecompressionBombError:
+        raise ValidationError("This image has far too many pixels; Miaohua accepts at most 6144×6144.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError("This file is not a readable image.") from None
     finally:

@@ -156,6 +156,12 @@ def test_it_checks_an_uploaded_init_image_like_the_vendor():
     assert "at most 5 MB" in make_form(mode="img2img", files={"init_image": huge}).errors["init_image"][0]
 
 
+def test_it_refuses_a_decompression_bomb_with_a_message(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a 256×256 image now counts as a bomb (> 2× the limit)
+    form = make_form(mode="img2img", files={"init_image": png(256, 256)})
+    assert "far too many pixels" in form.errors["init_image"][0]
+
+
 def test_a_lora_needs_a_weight():
     assert make_form(lora_versionid="lora_ink").is_valid()
     assert "Enter a LoRA weight" in make_form(lora_versionid="lora_ink", lora_weight="").errors["lora_weight"][0]
