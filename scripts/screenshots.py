@@ -18,7 +18,15 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-DEFAULT_PATHS = ["/generate/", "/history/", "/catalog/", "/training/datasets/", "/training/", "/settings/", "/describe/"]
+DEFAULT_PATHS = [
+    "/generate/",
+    "/history/",
+    "/catalog/",
+    "/training/datasets/",
+    "/training/",
+    "/settings/",
+    "/describe/",
+]
 
 
 def main():
