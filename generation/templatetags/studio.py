@@ -1,6 +1,8 @@
 from django import template
 from django.utils import timezone
 
+from miaohua_site.text import human_duration
+
 register = template.Library()
 
 FINAL = {"done", "failed"}
@@ -14,15 +16,7 @@ def is_final(task) -> bool:
 @register.filter
 def elapsed(task) -> str:
     """Seconds from the click to the end (or to now, while it runs): "8 s", "2 min 5 s"."""
-    end = task.finished_at or timezone.now()
-    seconds = max(0, int((end - task.created_at).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return human_duration(((task.finished_at or timezone.now()) - task.created_at).total_seconds())
 
 
 @register.filter

@@ -3,22 +3,15 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
+from miaohua_site.text import human_duration
+
 register = template.Library()
 
 
 @register.filter
 def duration(seconds) -> str:
     """ "8 s", "2 min 5 s", "1 h 4 min"; empty for None."""
-    if seconds is None:
-        return ""
-    seconds = max(0, int(round(float(seconds))))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return human_duration(seconds)
 
 
 @register.filter
