@@ -14,7 +14,7 @@ os.environ.setdefault("MIAOHUA_SIMULATOR_TASK_SECONDS", "0.3")
 os.environ.setdefault("MIAOHUA_SIMULATOR_TRAIN_SECONDS", "2")
 
 from miaohua_site.settings import *  # noqa: E402,F403
-from miaohua_site.settings import CACHES, Q_CLUSTER, REDIS_URL  # noqa: E402
+from miaohua_site.settings import CACHES, DATABASES, Q_CLUSTER, REDIS_URL  # noqa: E402
 
 DEBUG = False
 MIAOHUA_SIMULATOR = True
@@ -28,6 +28,10 @@ if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:  # a key prefix of its own per run: nothing cached by an earlier run is read
     CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
+# The SQLite test database is a file (not memory), so a real worker process can share it (tests/e2e/).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="miaohua-test-db-")) / "test.sqlite3")}
+
 # Each run writes its files to a fresh folder: nothing leaks from one run to the next.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="miaohua-test-media-"))
 atexit.register(shutil.rmtree, MEDIA_ROOT, True)
