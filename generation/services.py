@@ -85,6 +85,16 @@ def _timeout_seconds() -> float:
     return float(_setting("GENERATION_TIMEOUT_SECONDS", 15 * 60))
 
 
+def account_rate_limiter(account_id: int) -> RateLimiter:
+    """The account's one rate window (digest: 6 calls a second), shared by every poller of that account —
+    generation's and training's — and by every worker process, with its back-off."""
+    return RateLimiter(
+        f"task_results:{account_id}",
+        calls=int(_setting("GENERATION_POLL_RATE", 6)),
+        per=1.0 + RATE_WINDOW_SLACK,
+    )
+
+
 def poll_lease_name(account_id: int) -> str:
     return f"generation-poll:{account_id}"
 
@@ -375,11 +385,7 @@ def generation_poll(*, account_id: int, budget_seconds: float | None = None) -> 
             return report
         client = client_for_account(account)
         client.max_retries = 0  # every call goes through the shared limiter; back-off is ours
-        limiter = RateLimiter(
-            f"task_results:{account_id}",
-            calls=int(_setting("GENERATION_POLL_RATE", 6)),
-            per=1.0 + RATE_WINDOW_SLACK,
-        )
+        limiter = account_rate_limiter(account_id)
         report.stopped = _poll_loop(account, client, limiter, lease, deadline, report)
         return report
     finally:

@@ -109,16 +109,6 @@ def _enqueue(func: str, *args, **kwargs) -> None:
     transaction.on_commit(send, robust=not Conf.SYNC)
 
 
-def account_rate_limiter(account_id: int) -> RateLimiter:
-    """The account's shared limiter: the very window generation's poller keeps (same name, same rate), so
-    training polls and generation polls together stay within the account's pace and share its back-off."""
-    return RateLimiter(
-        f"task_results:{account_id}",
-        calls=int(_setting("GENERATION_POLL_RATE", 6)),
-        per=1.0 + generation_services.RATE_WINDOW_SLACK,
-    )
-
-
 def account_for_email(email: str, *, prefer: UpstreamAccount | None = None) -> UpstreamAccount | None:
     """The connected account for a Miaohua email (the one given first when it still matches)."""
     if prefer is not None and prefer.email.lower() == (email or "").lower():
@@ -1004,7 +994,7 @@ def training_poll(*, account_id: int, budget_seconds: float | None = None) -> di
             return report
         client = client_for_account(account)
         client.max_retries = 0  # every call goes through the shared limiter; back-off is ours
-        limiter = account_rate_limiter(account_id)
+        limiter = generation_services.account_rate_limiter(account_id)
         while True:
             _fail_timed_out(TrainingJob.objects.filter(upstream_account_id=account_id))
             running = list(_running(account_id).order_by(F("last_polled_at").asc(nulls_first=True), "id"))
