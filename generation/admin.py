@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from generation.models import GeneratedImage, GenerationTask, InputImage, RateWindow, WorkerLease
+from generation.models import GeneratedImage, GenerationTask, InputImage
 
 
 class GeneratedImageInline(admin.TabularInline):
@@ -30,8 +30,8 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     inlines = [GeneratedImageInline]
     readonly_fields = [
         "idempotency_key", "params", "params_sent", "upstream_task_id", "select_seed", "wait_time",
-        "created_at", "claimed_at", "submit_attempted_at", "submitted_at", "finished_at", "last_polled_at",
-        "poll_attempts",
+        "created_at", "claimed_at", "submit_attempted_at", "submit_attempts", "retry_at", "retry_reason",
+        "submitted_at", "finished_at", "last_polled_at", "poll_attempts",
     ]  # fmt: skip
 
     @admin.display(description="prompt")
@@ -60,13 +60,3 @@ class GeneratedImageAdmin(admin.ModelAdmin):
 class InputImageAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "file", "source_image", "width", "height", "created_at"]
     raw_id_fields = ["owner", "source_image"]
-
-
-@admin.register(WorkerLease)
-class WorkerLeaseAdmin(admin.ModelAdmin):
-    list_display = ["name", "holder", "expires_at", "acquired_at"]
-
-
-@admin.register(RateWindow)
-class RateWindowAdmin(admin.ModelAdmin):
-    list_display = ["name", "blocked_until", "backoff_seconds", "version"]

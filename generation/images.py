@@ -29,7 +29,16 @@ DEFAULT_TIMEOUT_SECONDS = 120.0
 
 
 class DownloadError(Exception):
-    """A download that did not give us an image; ``str(error)`` is in plain words for the image's card."""
+    """A download that did not give us an image; ``str(error)`` is in plain words for the image's card.
+    ``expired`` when the link was refused as signed links are once they expire (403, 404, 410)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def expired(self) -> bool:
+        return self.status in (403, 404, 410)
 
 
 @dataclass
@@ -91,9 +100,11 @@ def download(url: str, *, session: requests.Session | None = None) -> Download:
         raise DownloadError("The image link redirects too often.")
     with response:
         if response.status_code == 403:
-            raise DownloadError("The image link was refused (HTTP 403); it has probably expired.")
+            raise DownloadError("The image link was refused (HTTP 403); it has probably expired.", status=403)
         if response.status_code != 200:
-            raise DownloadError(f"The image could not be fetched (HTTP {response.status_code}).")
+            raise DownloadError(
+                f"The image could not be fetched (HTTP {response.status_code}).", status=response.status_code
+            )
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
             raise DownloadError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")

@@ -1,4 +1,4 @@
-"""Generation tasks, their images, the images a user gives as input, and the rows that coordinate workers.
+"""Generation tasks, their images, the images a user gives as input, members' sharing, and collections.
 
 A task's life (docs/ARCHITECTURE.md, "Life of a generation task"):
 queued → submitting → pending → done | failed. Field names that cross the wire are the vendor's.
@@ -76,6 +76,11 @@ class GenerationTask(models.Model):
         blank=True,
         help_text="Set just before task_submit is sent: the vendor may know the task after it",
     )
+    # A submission the vendor surely did nothing with (429, "too many running tasks", not reached) goes back
+    # to the queue until retry_at, with the reason shown on its card; after the last attempt it fails.
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    retry_reason = models.CharField(max_length=300, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
@@ -220,33 +225,6 @@ class InputImage(models.Model):
         if self.source_image_id and self.source_image and self.source_image.file:
             return self.source_image.file
         return None
-
-
-class WorkerLease(models.Model):
-    """A named lease (e.g. one poll sweep per upstream account). Taken and renewed by a conditional UPDATE
-    with an expiry, so it holds across processes on SQLite and PostgreSQL alike; a killed holder's lapses."""
-
-    name = models.CharField(max_length=100, unique=True)
-    holder = models.CharField(max_length=64, blank=True)
-    expires_at = models.DateTimeField(default=timezone.now)
-    acquired_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class RateWindow(models.Model):
-    """The recent calls to a rate-limited vendor endpoint for one account (a sliding window shared by all
-    workers), and the back-off after a 429 or 5xx. Updated by compare-and-set on ``version``."""
-
-    name = models.CharField(max_length=100, unique=True)
-    calls = models.JSONField(default=list, help_text="Unix times of the most recent calls, oldest first")
-    blocked_until = models.FloatField(default=0, help_text="Unix time before which no call may start")
-    backoff_seconds = models.FloatField(default=0)
-    version = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class MemberSettings(models.Model):

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "miaohua_site.accounts",
     "miaohua_site.simulator",
+    "miaohua_site.workers",
     "generation",
     "training",
 ]
@@ -165,17 +166,23 @@ MIAOHUA_IMAGE_HOSTS = [urlsplit(MIAOHUA_API_BASE).hostname, *env_list("MIAOHUA_I
 MIAOHUA_IMAGE_MAX_BYTES = env_int("MIAOHUA_IMAGE_MAX_BYTES", 60 * 1024 * 1024)
 MIAOHUA_IMAGE_TIMEOUT_SECONDS = env_float("MIAOHUA_IMAGE_TIMEOUT_SECONDS", 120.0)
 
-# Generation: the worker's submit job, poller and image downloads (generation/services.py).
+# The engine (miaohua_site/workers/engine.py): in every qcluster worker process, one active, the others standing by.
+WORKERS_ENGINE = env_bool("WORKERS_ENGINE", True)
+WORKERS_ENGINE_LEASE_SECONDS = env_float("WORKERS_ENGINE_LEASE_SECONDS", 10.0)  # a dead engine's work resumes after
+WORKERS_SUBMIT_THREADS = env_int("WORKERS_SUBMIT_THREADS", 4)
+WORKERS_POLL_THREADS = env_int("WORKERS_POLL_THREADS", 8)
+WORKERS_DOWNLOAD_THREADS = env_int("WORKERS_DOWNLOAD_THREADS", 4)
+WORKERS_STOP_SECONDS = env_float("WORKERS_STOP_SECONDS", 30.0)  # a stopping worker lets running calls finish
+WORKERS_INLINE_BUDGET_SECONDS = env_float("WORKERS_INLINE_BUDGET_SECONDS", 60.0)  # django-q2 sync mode only
+MIAOHUA_CALLS_PER_SECOND = env_int("MIAOHUA_CALLS_PER_SECOND", 6)  # polls per account (digest: task_results)
+
+# Generation: submitting, polling and image downloads (generation/services/).
 GENERATION_TIMEOUT_SECONDS = env_int("GENERATION_TIMEOUT_SECONDS", 15 * 60)  # then "failed: timed out upstream"
-GENERATION_POLL_BUDGET_SECONDS = env_float("GENERATION_POLL_BUDGET_SECONDS", 120.0)  # one poll job, then re-enqueue
-GENERATION_POLL_INTERVAL_SECONDS = env_float("GENERATION_POLL_INTERVAL_SECONDS", 1.0)
-GENERATION_POLL_LEASE_SECONDS = env_float("GENERATION_POLL_LEASE_SECONDS", 30.0)
-GENERATION_POLL_RATE = env_int("GENERATION_POLL_RATE", 6)  # task_results calls per second per account (digest)
-GENERATION_SUBMIT_LEASE_SECONDS = env_int("GENERATION_SUBMIT_LEASE_SECONDS", 600)
-GENERATION_REQUEUE_AFTER_SECONDS = env_int("GENERATION_REQUEUE_AFTER_SECONDS", 300)
+GENERATION_POLL_INTERVAL_SECONDS = env_float("GENERATION_POLL_INTERVAL_SECONDS", 1.0)  # one sweep per account
+GENERATION_SUBMIT_RETRIES = env_int("GENERATION_SUBMIT_RETRIES", 6)  # sends of a task the vendor did nothing with
+GENERATION_SUBMIT_RETRY_SECONDS = env_float("GENERATION_SUBMIT_RETRY_SECONDS", 1.0)  # the first pause; then doubling
 GENERATION_MIRROR_IMAGES = env_bool("GENERATION_MIRROR_IMAGES", True)
 GENERATION_MIRROR_MAX_ATTEMPTS = env_int("GENERATION_MIRROR_MAX_ATTEMPTS", 5)
-GENERATION_MIRROR_LEASE_SECONDS = env_int("GENERATION_MIRROR_LEASE_SECONDS", 600)
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)
 
 # The simulator (see miaohua_site/simulator/): how it behaves, all overridable for tests.

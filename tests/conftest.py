@@ -54,3 +54,23 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
     }
+
+
+@pytest.fixture
+def engine_held(monkeypatch):
+    """Stored work waits (in sync mode the engine would run as soon as a task is stored): a test plays the
+    worker step by step, or calls ``engine_held()`` to run the engine until nothing is left."""
+    from miaohua_site.workers import engine
+
+    monkeypatch.setattr(engine, "wake", lambda: None)
+    return engine.run_until_idle
+
+
+@pytest.fixture
+def jobs_held(monkeypatch):
+    """django-q2 jobs are recorded as (function, args) instead of run."""
+    from miaohua_site.workers import jobs
+
+    held = []
+    monkeypatch.setattr(jobs, "async_task", lambda func, *args, **kwargs: held.append((func, args)))
+    return held

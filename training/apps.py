@@ -6,4 +6,4 @@ class TrainingConfig(AppConfig):
     verbose_name = "Datasets and training"
 
     def ready(self) -> None:
-        from training import signals  # noqa: F401
+        from training import services, signals  # noqa: F401  (the engine's sources; the schedule after migrate)

@@ -1,4 +1,5 @@
-"""django-q2 entry points. Each takes primary keys, reloads, calls a service, and is safe to run twice."""
+"""django-q2 entry points. Each takes primary keys, reloads, calls a service, and is safe to run twice. Training
+jobs themselves are sent and followed by the engine (training/services/jobs.py and poller.py)."""
 
 from training import services
 
@@ -23,16 +24,6 @@ def dataset_images_fetch_job(dataset_id: int) -> dict:
     return services.dataset_images_fetch(dataset_id=dataset_id)
 
 
-def training_submit_job(job_id: int) -> str:
-    """Call train_submit once for a queued job, then make sure a poller runs."""
-    return services.training_send(job_id=job_id)
-
-
-def training_poll_job(account_id: int) -> dict:
-    """Follow train_progress for the account's running jobs until none runs or the time budget is spent."""
-    return services.training_poll(account_id=account_id)
-
-
 def training_recover_job() -> dict:
-    """The one-minute schedule: waiting images, lapsed pollers, stuck jobs."""
+    """The one-minute schedule: waiting images, interrupted sends, removals and imports."""
     return services.training_recover()

@@ -8,7 +8,8 @@ Format: comma-separated `key=value` pairs, e.g.
 | key          | meaning                                                              | default     |
 | ------------ | -------------------------------------------------------------------- | ----------- |
 | error_rate   | share (0-1) of calls answered with a server error, before any work   | 0           |
-| error_status | the error statuses, one picked at random: `500`, `503` or `500|503`  | 500|503     |
+| error_status | the error statuses, one picked at random: `500`, `503`, `429` (the   | 500|503     |
+|              | vendor's "too many requests", nothing done) or several: `500|503`    |             |
 | hang_rate    | share (0-1) of calls that first stall for `hang_seconds`             | 0           |
 | hang_seconds | how long a stall lasts; make it longer than the client's timeout     | 40          |
 | hang_then    | after a stall: `drop` answers 504 and does nothing; `answer` handles | drop        |
@@ -84,8 +85,8 @@ def parse(spec: str) -> FaultPlan:
                 values[key] = max(0.0, float(value))
             elif key == "error_status":
                 values[key] = tuple(int(s) for s in value.split("|"))
-                if not set(values[key]) <= {500, 503}:
-                    raise ValueError("error_status takes 500 and/or 503")
+                if not set(values[key]) <= {429, 500, 503}:
+                    raise ValueError("error_status takes 429, 500 and/or 503")
             elif key == "hang_then":
                 if value not in ("drop", "answer"):
                     raise ValueError("hang_then is drop or answer")
@@ -106,6 +107,10 @@ def current_plan() -> FaultPlan:
 
 
 def _error(status: int) -> HttpResponse:
+    if status == 429:  # as the rate limit answers it (api.error_answer)
+        response = JsonResponse({"code": 429, "msg": "too many requests", "info": None}, status=429)
+        response["Retry-After"] = "1"
+        return response
     if status == 500:
         return JsonResponse(
             {"code": 500, "msg": "simulated fault: internal server error", "info": None}, status=500

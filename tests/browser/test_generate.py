@@ -5,7 +5,6 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
 from generation.models import GenerationTask
-from generation.tasks import task_submit_job
 from miaohua_site.accounts.services import upstream_account_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,12 +20,11 @@ def control_image(tmp_path):
 
 
 def test_images_appear_without_reloading(
-    sign_in, owner, simulator_url, settings, tmp_path, control_image, monkeypatch, page: Page
+    sign_in, owner, simulator_url, settings, tmp_path, control_image, engine_held, page: Page
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     upstream_account_store(user=owner, email="demo@example.com", password="demo")
-    # The worker is held back until the page shows the queued task; then it runs (inline) while the page polls.
-    monkeypatch.setattr("generation.services._enqueue", lambda *args, **kwargs: None)
+    # The engine is held back until the page shows the queued task; then it runs (inline) while the page polls.
 
     sign_in("owner", "owner-pass-123")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()
@@ -47,8 +45,7 @@ def test_images_appear_without_reloading(
     task = GenerationTask.objects.get(owner=owner)
     assert task.params["lora_configs"][0]["versionid"] == lora
     assert task.params["cn_configs"][0]["cn"] == "canny"
-    monkeypatch.undo()  # django-q2 runs inline in tests again
-    task_submit_job(task.pk)  # what the worker does: submit, poll, mirror
+    engine_held()  # what the workers do: submit, poll, mirror
 
     expect(card).to_contain_text("Done", timeout=15_000)
     expect(card.get_by_role("img")).to_have_count(2)

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import catalog
-from training import services
+from miaohua_site.workers import engine
 from training.models import Dataset, DatasetImage, TrainingJob
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,8 +59,8 @@ def test_a_dataset_from_disk_trains_a_lora_that_generates(
     dataset = Dataset.objects.get(name="Round cats")
     assert dataset.vendor_dataset_id and dataset.images.filter(state=DatasetImage.State.ADDED).count() == 3
 
-    # Training: the worker is held back until the page shows the queued job; then it runs while the page polls.
-    monkeypatch.setattr(services, "_enqueue", lambda *args, **kwargs: None)
+    # Training: the engine is held back until the page shows the queued job; then it runs while the page polls.
+    monkeypatch.setattr(engine, "wake", lambda: None)
     page.get_by_role("link", name="Train a LoRA on it").click()
     page.get_by_label("Name", exact=True).fill("Round cats LoRA")
     page.get_by_label("Trigger word").fill("roundcat")
@@ -80,9 +80,9 @@ def test_a_dataset_from_disk_trains_a_lora_that_generates(
           });
         }"""
     )
-    monkeypatch.undo()  # django-q2 runs inline in tests again
     job = TrainingJob.objects.get()
-    services.training_send(job_id=job.pk)  # what the worker does: train_submit, then the poller until done
+    monkeypatch.undo()  # the engine runs inline in tests again
+    engine.run_until_idle()  # what the workers do: train_submit, then the poller until done
 
     bar = card.get_by_role("progressbar", name="Training progress of Round cats LoRA")
     expect(bar).to_have_attribute("aria-valuenow", "100", timeout=15_000)

@@ -14,7 +14,6 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django_q.conf import Conf
-from django_q.tasks import async_task
 
 from generation.models import GenerationTask
 from miaohua_site.accounts.services import upstream_account_store
@@ -81,7 +80,7 @@ def worker(live_server, settings, monkeypatch, tmp_path):
         "CACHE_DIR": str(tmp_path / "cache"),
         "Q_WORKERS": "2",
         "GENERATION_POLL_INTERVAL_SECONDS": "0.2",
-        "GENERATION_POLL_LEASE_SECONDS": "2",
+        "WORKERS_ENGINE_LEASE_SECONDS": "2",
         "LOG_LEVEL": "WARNING",
     }
     process = Worker(env)
@@ -159,10 +158,9 @@ def test_a_worker_killed_mid_poll_loses_nothing_and_sends_nothing_twice(worker, 
     worker.kill()
     assert GenerationTask.objects.filter(state=State.DONE).count() == 0
 
-    worker.start()
-    async_task("generation.tasks.generation_recover_job")  # what the one-minute schedule runs
+    worker.start()  # no job is needed: the new worker's engine finds what is in flight
 
-    assert wait_for(lambda: GenerationTask.objects.filter(state=State.DONE).count() == 3, timeout=60), list(
+    assert wait_for(lambda: GenerationTask.objects.filter(state=State.DONE).count() == 3, timeout=30), list(
         GenerationTask.objects.values_list("state", flat=True)
     )
     assert stats.calls("task_submit") == len(tasks)  # each sent exactly once

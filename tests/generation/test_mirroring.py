@@ -1,5 +1,6 @@
 """Images are ours: a done task's images are downloaded into our storage with a WebP thumbnail, only from
-allowed hosts and within a size cap; a failed download is retried later with fresh links."""
+allowed hosts and within a size cap; an expired link is refreshed at once; a failed download is retried later
+with fresh links."""
 
 import io
 import uuid
@@ -15,6 +16,7 @@ from generation import images, services
 from generation.models import GeneratedImage, GenerationTask
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import clock, stats
+from miaohua_site.workers import engine
 from tests.generation.test_submit import txt2img
 
 State = GenerationTask.State
@@ -108,9 +110,8 @@ def test_a_failed_download_is_retried_later_with_fresh_links(owner, connected, s
     vendor_clock.advance(8 * 24 * 3600)  # meanwhile the vendor's links expired
     two_minutes_ago = timezone.now() - timedelta(minutes=2)
     GeneratedImage.objects.filter(pk=image.pk).update(mirror_attempted_at=two_minutes_ago)
-    counts = services.generation_recover()
+    engine.run_until_idle()
 
-    assert counts["mirrors"] == 1
     image.refresh_from_db()
     assert image.mirror_state == MirrorState.STORED, image.mirror_error
     assert image.mirror_attempts == 2
@@ -118,9 +119,34 @@ def test_a_failed_download_is_retried_later_with_fresh_links(owner, connected, s
     assert stats.calls("task_result", status=200) == 1  # asked once for fresh links (after a re-login)
 
 
+def test_a_failed_download_waits_for_its_back_off(owner, connected, settings):
+    settings.MIAOHUA_SIMULATOR_FAULTS = "error_rate=1,error_status=503,endpoints=files"
+    task = generate(owner)
+    settings.MIAOHUA_SIMULATOR_FAULTS = ""
+    files = stats.calls("files")
+
+    engine.run_until_idle()  # a minute has not passed since it failed
+
+    assert task.images.get().mirror_state == MirrorState.FAILED
+    assert stats.calls("files") == files
+
+
+def test_an_expired_link_is_refreshed_and_the_image_stored_at_once(owner, connected, settings, vendor_clock):
+    settings.GENERATION_MIRROR_IMAGES = False
+    task = generate(owner)
+    vendor_clock.advance(8 * 24 * 3600)  # the links expired before anyone downloaded them
+
+    assert services.images_mirror(task_id=task.pk) == {"stored": 1, "failed": 0}
+
+    image = task.images.get()
+    assert image.mirror_state == MirrorState.STORED and image.mirror_attempts == 1
+    assert stats.calls("task_result", status=200) == 1
+
+
 def test_an_expired_link_without_fresh_links_fails_in_plain_words(owner, connected, settings, vendor_clock):
     settings.GENERATION_MIRROR_IMAGES = False
     task = generate(owner)
+    GenerationTask.objects.filter(pk=task.pk).update(upstream_task_id="unknown-to-miaohua")
     vendor_clock.advance(8 * 24 * 3600)
 
     services.images_mirror(task_id=task.pk)
@@ -135,8 +161,7 @@ def test_one_failed_image_does_not_block_the_others(owner, connected, settings):
     task = generate(owner, n_images=2)
     broken = task.images.get(save_index=0)
     GeneratedImage.objects.filter(pk=broken.pk).update(
-        upstream_large_url=broken.upstream_large_url.replace("Signature=", "Signature=x"),
-        upstream_middle_url="",
+        upstream_large_url="https://elsewhere.example/large.jpg", upstream_middle_url=""
     )
 
     outcome = services.images_mirror(task_id=task.pk)
@@ -146,12 +171,13 @@ def test_one_failed_image_does_not_block_the_others(owner, connected, settings):
     assert task.images.get(save_index=1).mirror_state == MirrorState.STORED
 
 
-def test_a_download_lost_with_its_worker_is_picked_up_by_the_schedule(owner, connected, settings):
+def test_a_download_a_previous_engine_had_started_is_taken_up_by_the_next(owner, connected, settings):
     settings.GENERATION_MIRROR_IMAGES = False
     task = generate(owner)
-    task.images.update(created_at=timezone.now() - timedelta(minutes=3))
+    task.images.update(mirror_attempted_at=timezone.now() - timedelta(minutes=3), mirror_attempts=1)
+    settings.GENERATION_MIRROR_IMAGES = True
 
-    services.generation_recover()
+    engine.run_until_idle()
 
     assert task.images.get().mirror_state == MirrorState.STORED
 
@@ -161,8 +187,13 @@ def test_it_stops_retrying_after_the_last_attempt(owner, connected, settings):
     task = generate(owner)
     long_ago = timezone.now() - timedelta(hours=2)
     task.images.update(mirror_state=MirrorState.FAILED, mirror_attempts=5, mirror_attempted_at=long_ago)
+    settings.GENERATION_MIRROR_IMAGES = True
 
-    assert services.generation_recover()["mirrors"] == 0
+    engine.run_until_idle()
+
+    image = task.images.get()
+    assert (image.mirror_state, image.mirror_attempts) == (MirrorState.FAILED, 5)
+    assert stats.calls("files") == 0
 
 
 def test_a_second_mirror_job_does_not_download_again(owner, connected):

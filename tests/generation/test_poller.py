@@ -1,30 +1,30 @@
-"""The poller: one sweep per account under a lease, ≤ 50 ids per task_results call, ≤ 6 calls in any second
-(counted in the database), back-off on 429 and 5xx, timeouts, and recovery by the minute schedule.
+"""The poller, as the engine runs it: a sweep per account, ≤ 50 ids per task_results call, ≤ 6 calls in any
+second (counted in the database), several accounts at once, back-off on 429 and 5xx, timeouts.
 
-Tasks are sent to the simulator with the real client; the calls it received are counted with its stats."""
+Tasks are sent to the simulator with the real client; the calls it received are counted with its stats. The
+engine runs inline here (django-q2's sync mode); tests/e2e/ runs it in real worker processes."""
 
 import itertools
 import math
 import time
 import uuid
-from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_q.models import Schedule
 
-from generation import services
-from generation.leases import Lease
-from generation.models import GenerationTask, WorkerLease
-from generation.ratelimit import RateLimiter
+from generation.models import GenerationTask
+from generation.services import poller, recovery
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account, upstream_account_store
 from miaohua_site.simulator import catalog, faults, stats
 from miaohua_site.simulator.models import SimAccount, SimApiCall, SimRateHit
 from miaohua_site.simulator.services import generation as sim_generation
-from miaohua_site.simulator.services.accounts import account_expire_tokens
+from miaohua_site.simulator.services.accounts import account_create, account_expire_tokens
 from miaohua_site.simulator.validation import task_submit_params
+from miaohua_site.workers import engine
+from miaohua_site.workers.ratelimit import RateLimiter, Slot
 from tests.generation.test_submit import txt2img
 
 State = GenerationTask.State
@@ -38,13 +38,15 @@ def account(owner, simulator_url, settings):
     return upstream_account_store(user=owner, email="demo@example.com", password="demo")
 
 
-def in_flight(account, n: int, *, settings, task_seconds: float = 0.3, prompt: str = "a kite") -> list[int]:
+def in_flight(
+    account, n: int, *, settings, task_seconds: float = 0.3, prompt: str = "a kite", email: str = "demo@example.com"
+) -> list[int]:
     """``n`` tasks the simulator accepted (finishing ``task_seconds`` later), recorded by us as pending.
 
     They are handed to the simulator's own task_submit in-process (quicker than n HTTP calls; the vendor's
     behaviour is the same), so the calls the simulator counts are only the poller's."""
     catalog.ensure_seeded()
-    vendor_account = SimAccount.objects.get(email="demo@example.com")
+    vendor_account = SimAccount.objects.get(email=email)
     settings.MIAOHUA_SIMULATOR_TASK_SECONDS = task_seconds
     now = timezone.now()
     rows = []
@@ -77,10 +79,10 @@ def logged_in(account) -> str:
         return client.get_token()
 
 
-def killed_worker_lease(account) -> WorkerLease:
-    """The account's sweep lease, held by a worker that was killed a while ago (so it has lapsed)."""
-    lapsed = timezone.now() - timedelta(seconds=1)
-    return WorkerLease.objects.create(name=services.poll_lease_name(account.pk), holder="killed", expires_at=lapsed)
+def poll(*, budget: float | None = None) -> tuple[list[poller.Sweep], engine.Report]:
+    """Run the engine until nothing is in flight (or the budget is spent): the sweeps it made, and its report."""
+    report = engine.run_until_idle(budget=budget)
+    return report.sources["generation-poll"].sweeps, report
 
 
 def states(pks) -> dict[str, int]:
@@ -105,10 +107,10 @@ def test_it_asks_for_at_most_fifty_tasks_per_call(account, settings):
     time.sleep(0.35)  # all finished at the vendor
     SimApiCall.objects.all().delete()
 
-    report = services.generation_poll(account_id=account.pk)
+    sweeps, _ = poll()
 
     assert states(pks) == {"done": 120}
-    assert report.calls_per_sweep == [3]  # ⌈120 / 50⌉
+    assert [(sweep.in_flight, sweep.calls) for sweep in sweeps] == [(120, 3)]  # ⌈120 / 50⌉
     assert [call.n_ids for call in stats.history("task_results")] == [50, 50, 20]
     assert stats.calls() == 3  # and nothing else
 
@@ -117,13 +119,13 @@ def test_every_sweep_makes_one_call_per_fifty_tasks_in_flight(account, settings)
     pks = in_flight(account, 60, settings=settings, task_seconds=1.2)
     SimApiCall.objects.all().delete()
 
-    report = services.generation_poll(account_id=account.pk)
+    sweeps, _ = poll()
 
     assert states(pks) == {"done": 60}
-    assert report.sweeps >= 2
-    assert report.in_flight_per_sweep[0] == 60 and report.calls_per_sweep[0] == 2
-    assert report.calls_per_sweep == [math.ceil(n / 50) for n in report.in_flight_per_sweep]
-    assert stats.calls("task_results") == sum(report.calls_per_sweep)
+    assert len(sweeps) >= 2
+    assert (sweeps[0].in_flight, sweeps[0].calls) == (60, 2)
+    assert [sweep.calls for sweep in sweeps] == [math.ceil(sweep.in_flight / 50) for sweep in sweeps]
+    assert stats.calls("task_results") == sum(sweep.calls for sweep in sweeps)
 
 
 def test_it_never_calls_task_results_more_than_six_times_in_a_second(account, settings):
@@ -133,25 +135,47 @@ def test_it_never_calls_task_results_more_than_six_times_in_a_second(account, se
     in_flight(account, 100, settings=settings, task_seconds=60)
     SimApiCall.objects.all().delete()
 
-    report = services.generation_poll(account_id=account.pk, budget_seconds=3.0)
+    sweeps, report = poll(budget=3.0)
 
     assert report.stopped == "time budget spent"
     assert stats.calls("task_results", status=429) == 0
     assert busiest_second() <= 6
-    assert report.calls == stats.calls("task_results") >= 15  # it did go as fast as allowed
+    assert sum(sweep.calls for sweep in sweeps) <= stats.calls("task_results")
+    assert stats.calls("task_results") >= 15  # it did go as fast as allowed
+
+
+def test_several_accounts_are_swept_side_by_side_each_within_its_own_limit(account, django_user_model, settings):
+    settings.GENERATION_POLL_INTERVAL_SECONDS = 0
+    others = []
+    for n in range(2):
+        user = django_user_model.objects.create_user(f"member{n}", password="member-pass-123")
+        email = f"member{n}@example.com"
+        account_create(email=email, password="member")
+        others.append(upstream_account_store(user=user, email=email, password="member"))
+    for member in [account, *others]:
+        in_flight(member, 60, settings=settings, task_seconds=60, email=member.email)
+    SimApiCall.objects.all().delete()
+
+    sweeps, _ = poll(budget=2.5)
+
+    swept = {sweep.account_id for sweep in sweeps}
+    assert swept == {account.pk, *(other.pk for other in others)}  # none waited for another
+    assert all(sweep.calls == 2 for sweep in sweeps)  # ⌈60 / 50⌉ each
+    assert stats.calls("task_results", status=429) == 0
+    for member in [account, *others]:
+        times = [c.at.timestamp() for c in stats.history("task_results") if c.account_email == member.email]
+        assert max(sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)) <= 6
 
 
 def test_the_limit_is_shared_by_every_worker(db):
     """Two limiters for one account (as in two processes) share the database row and its window."""
     now = [1000.0]
-    slept = []
 
     def sleep(seconds):
-        slept.append(seconds)
         now[0] += seconds
 
-    first = RateLimiter("task_results:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep)
-    second = RateLimiter("task_results:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep)
+    first = RateLimiter("account:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep)
+    second = RateLimiter("account:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep)
     starts = []
     for limiter in itertools.islice(itertools.cycle([first, second]), 13):
         limiter.acquire()
@@ -162,10 +186,18 @@ def test_the_limit_is_shared_by_every_worker(db):
     assert starts[6] >= starts[0] + 1.0 and starts[12] >= starts[6] + 1.0
 
 
+def test_a_limiter_says_how_long_to_wait_instead_of_sleeping(db):
+    now = [50.0]
+    limiter = RateLimiter("w", calls=1, per=1.0, clock=lambda: now[0], sleep=lambda s: pytest.fail("it slept"))
+    assert isinstance(limiter.try_acquire(), Slot)
+    wait = limiter.try_acquire()
+    assert wait == pytest.approx(1.0 + limiter.expected_latency)  # a second after the call's expected answer
+
+
 def test_a_limiter_gives_up_at_its_deadline(db):
     now = [0.0]
     limiter = RateLimiter("x", calls=1, per=1.0, clock=lambda: now[0], sleep=lambda s: None)
-    assert limiter.acquire() == 0.0
+    assert limiter.acquire().started == 0.0
     assert limiter.acquire(deadline=0.5) is None
 
 
@@ -182,7 +214,19 @@ def test_a_call_counts_from_its_answer(db):
     limiter.finished(slow)
     limiter.acquire()
 
-    assert limiter.acquire() == 101.5  # a second after the slow call's answer, not its start
+    assert limiter.acquire().started == 101.5  # a second after the slow call's answer, not its start
+
+
+def test_a_call_answered_in_time_costs_one_write(db):
+    limiter = RateLimiter("z", calls=6, per=1.0)
+    limiter.try_acquire()  # the row exists: what follows is the steady state
+    with CaptureQueriesContext(connection) as queries:
+        slot = limiter.try_acquire()
+        slot.answered(slot.started + 0.01)
+        limiter.finished(slot)
+        limiter.succeeded()
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))]
+    assert len(writes) == 1
 
 
 # --- Results ---------------------------------------------------------------------------------------------
@@ -191,7 +235,7 @@ def test_a_call_counts_from_its_answer(db):
 def test_it_records_finished_tasks_with_their_images_and_seed(account, settings):
     [pk] = in_flight(account, 1, settings=settings)
 
-    services.generation_poll(account_id=account.pk)
+    poll()
 
     task = GenerationTask.objects.get(pk=pk)
     assert task.state == State.DONE
@@ -205,7 +249,7 @@ def test_it_records_finished_tasks_with_their_images_and_seed(account, settings)
 def test_it_keeps_the_wait_time_while_a_task_is_pending(account, settings):
     [pk] = in_flight(account, 1, settings=settings, task_seconds=30)
 
-    services.generation_poll(account_id=account.pk, budget_seconds=0.1)
+    poll(budget=0.1)
 
     task = GenerationTask.objects.get(pk=pk)
     assert task.state == State.PENDING
@@ -216,7 +260,7 @@ def test_it_keeps_the_wait_time_while_a_task_is_pending(account, settings):
 def test_a_task_miaohua_fails_is_failed_with_its_message(account, settings):
     [pk] = in_flight(account, 1, settings=settings, prompt="simfail kite")
 
-    services.generation_poll(account_id=account.pk)
+    poll()
 
     task = GenerationTask.objects.get(pk=pk)
     assert task.state == State.FAILED
@@ -230,10 +274,10 @@ def test_a_task_miaohua_never_finishes_times_out(account, settings):
     [pk] = in_flight(account, 1, settings=settings, task_seconds=60)
 
     started = time.monotonic()
-    report = services.generation_poll(account_id=account.pk)
+    _, report = poll()
 
     assert time.monotonic() - started < 5
-    assert report.stopped == "nothing in flight"
+    assert report.stopped == "idle"
     task = GenerationTask.objects.get(pk=pk)
     assert task.state == State.FAILED
     assert task.error_message.startswith("timed out upstream")
@@ -248,10 +292,10 @@ def test_it_backs_off_when_miaohua_says_too_many_requests(account, settings):
     )
     SimApiCall.objects.all().delete()
 
-    report = services.generation_poll(account_id=account.pk)
+    sweeps, _ = poll()
 
     assert states(pks) == {"done": 3}
-    assert report.backoffs == 1
+    assert sum(sweep.backoffs for sweep in sweeps) == 1
     refused, answered = stats.history("task_results")[:2]
     assert (refused.status, answered.status) == (429, 200)
     assert (answered.at - refused.at).total_seconds() >= 1.0  # backed off, not hammering
@@ -264,10 +308,10 @@ def test_it_backs_off_when_miaohua_fails(account, settings, monkeypatch):
     monkeypatch.setattr(faults, "roll", lambda: next(rolls))
     SimApiCall.objects.all().delete()
 
-    report = services.generation_poll(account_id=account.pk)
+    sweeps, _ = poll()
 
     assert states(pks) == {"done": 3}
-    assert report.backoffs == 2
+    assert sum(sweep.backoffs for sweep in sweeps) == 2
     calls = stats.history("task_results")
     assert [call.status for call in calls[:3]] == [503, 503, 200]
     assert (calls[1].at - calls[0].at).total_seconds() >= 1.0
@@ -277,7 +321,7 @@ def test_it_backs_off_when_miaohua_fails(account, settings, monkeypatch):
 def test_it_logs_in_again_when_the_token_expires_mid_poll(account, settings, monkeypatch):
     pks = in_flight(account, 2, settings=settings, task_seconds=0.6)
     old_token = logged_in(account)
-    record = services._record_results
+    record = poller.record_results
     expired = []
 
     def record_then_expire(*args, **kwargs):
@@ -286,10 +330,10 @@ def test_it_logs_in_again_when_the_token_expires_mid_poll(account, settings, mon
             expired.append(account_expire_tokens(email="demo@example.com"))
         return outcome
 
-    monkeypatch.setattr(services, "_record_results", record_then_expire)
+    monkeypatch.setattr(poller, "record_results", record_then_expire)
     SimApiCall.objects.all().delete()
 
-    services.generation_poll(account_id=account.pk)
+    poll()
 
     assert expired == [1]
     assert states(pks) == {"done": 2}
@@ -298,91 +342,36 @@ def test_it_logs_in_again_when_the_token_expires_mid_poll(account, settings, mon
     assert UpstreamAccount.objects.get(pk=account.pk).token != old_token  # the new token was saved
 
 
-def test_a_sweep_survives_a_passing_database_error(account, settings, monkeypatch):
-    [pk] = in_flight(account, 1, settings=settings)
-    fail_timed_out = services._fail_timed_out
-    hiccups = [OperationalError("database is locked")]
-
-    def once_locked(tasks):
-        if hiccups:
-            raise hiccups.pop()
-        return fail_timed_out(tasks)
-
-    monkeypatch.setattr(services, "_fail_timed_out", once_locked)
-
-    report = services.generation_poll(account_id=account.pk)
-
-    assert report.stopped == "nothing in flight"
-    assert GenerationTask.objects.get(pk=pk).state == State.DONE
-
-
-# --- One sweep per account, and recovery -----------------------------------------------------------------
-
-
-def test_only_one_sweep_runs_per_account(account, settings):
-    in_flight(account, 1, settings=settings)
-    other_worker = Lease(services.poll_lease_name(account.pk), seconds=30)
-    assert other_worker.acquire()
+def test_it_stops_asking_for_a_while_when_the_credentials_are_refused(account, settings):
+    in_flight(account, 2, settings=settings, task_seconds=30)
+    UpstreamAccount.objects.filter(pk=account.pk).update(token_encrypted="")
+    account = UpstreamAccount.objects.get(pk=account.pk)
+    account.password = "no longer right"
+    account.save()
     SimApiCall.objects.all().delete()
 
-    report = services.generation_poll(account_id=account.pk)
+    poll(budget=1.5)
 
-    assert report.busy
-    assert stats.calls() == 0
-
-
-def test_a_dead_workers_lease_lapses_and_is_taken_over(account, settings):
-    [pk] = in_flight(account, 1, settings=settings)
-    killed_worker_lease(account)
-
-    report = services.generation_poll(account_id=account.pk)
-
-    assert not report.busy
-    assert GenerationTask.objects.get(pk=pk).state == State.DONE
-    lease = WorkerLease.objects.get()
-    assert lease.holder == "" and lease.expires_at <= timezone.now()  # released when done
+    assert stats.calls("get_token") == 1  # refused once; not again every sweep
+    assert stats.calls("task_results") == 0
 
 
-def test_the_minute_schedule_restarts_a_sweep_whose_lease_lapsed(account, settings):
-    pks = in_flight(account, 2, settings=settings)
-    killed_worker_lease(account)
-    time.sleep(0.35)
-
-    counts = services.generation_recover()
-
-    assert counts["sweeps"] == 1
-    assert states(pks) == {"done": 2}
-
-
-def test_the_schedule_leaves_a_live_sweep_alone(account, settings):
-    in_flight(account, 1, settings=settings)
-    Lease(services.poll_lease_name(account.pk), seconds=30).acquire()
-
-    assert services.generation_recover()["sweeps"] == 0
+# --- Housekeeping ----------------------------------------------------------------------------------------
 
 
 def test_pending_tasks_of_a_disconnected_account_fail(owner):
     task = GenerationTask.objects.create(owner=owner, state=State.PENDING, upstream_task_id="gone")
 
-    services.generation_recover()
+    recovery.generation_recover()
 
     task.refresh_from_db()
     assert task.state == State.FAILED
-    assert task.error_message == services.DISCONNECTED
+    assert task.error_message == recovery.DISCONNECTED
 
 
-def test_a_sweep_with_nothing_in_flight_returns_at_once(account):
+def test_with_nothing_in_flight_the_engine_is_done_at_once(account):
     started = time.monotonic()
-    report = services.generation_poll(account_id=account.pk)
-    assert report.stopped == "nothing in flight"
-    assert report.calls == 0
+    sweeps, report = poll()
+    assert report.stopped == "idle" and sweeps == []
+    assert stats.calls() == 0
     assert time.monotonic() - started < 0.5
-
-
-def test_the_schedule_is_created_once(db):
-    services.ensure_schedules()
-    services.ensure_schedules()
-
-    schedule = Schedule.objects.get(name=services.RECOVER_SCHEDULE)
-    assert schedule.func == "generation.tasks.generation_recover_job"
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)

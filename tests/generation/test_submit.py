@@ -1,7 +1,8 @@
-"""Submitting: the web request stores a task, the worker sends it to Miaohua exactly once.
+"""Submitting: the web request stores a task, the engine sends it to Miaohua exactly once — again only when
+Miaohua surely did nothing with it.
 
-The vendor is the simulator over real HTTP; django-q2 runs inline (sync), so a submit in a transactional test
-runs the whole way: submit job, poll sweep, image downloads."""
+The vendor is the simulator over real HTTP; django-q2 runs inline (sync), so the engine runs inline once the
+task is stored, and a submit in a transactional test runs the whole way: sending, polling, image downloads."""
 
 import io
 import uuid
@@ -15,10 +16,12 @@ from PIL import Image
 
 from generation import services
 from generation.models import GenerationTask, InputImage, MemberSettings
-from generation.tasks import task_submit_job
+from generation.services import submit
 from miaohua_site.accounts.services import upstream_account_store
-from miaohua_site.simulator import stats
+from miaohua_site.simulator import faults, stats
 from miaohua_site.simulator.services.accounts import account_create
+from miaohua_site.workers import engine
+from miaohua_site.workers.jobs import BUSY, NO_ANSWER, NOT_REACHED
 
 State = GenerationTask.State
 
@@ -75,7 +78,7 @@ def test_it_stores_a_queued_task_without_calling_miaohua(owner, django_capture_o
     assert (task.lora_versionid, task.cn_types, task.n_images, task.output_size) == (
         "lora_ink_sketch_v1", "canny", 1, "640x640"
     )  # fmt: skip
-    assert len(callbacks) == 1  # the submit job, enqueued once the row is committed
+    assert len(callbacks) == 1  # the engine is woken once the row is committed
     assert stats.calls() == 0
 
 
@@ -95,7 +98,7 @@ def test_it_makes_one_task_of_a_resent_form(owner, django_capture_on_commit_call
 def test_it_returns_the_other_requests_task_when_both_insert_at_once(owner, monkeypatch):
     key = uuid.uuid4()
     other = services.generation_submit(user=owner, params=txt2img(), idempotency_key=key)
-    monkeypatch.setattr(services, "_task_with_key", lambda user, key: None)  # both looked before either wrote
+    monkeypatch.setattr(submit, "_task_with_key", lambda user, key: None)  # both looked before either wrote
 
     again = services.generation_submit(user=owner, params=txt2img(), idempotency_key=key)
 
@@ -133,7 +136,7 @@ def test_it_sends_the_task_once_and_polls_it_to_done(owner, connected):
 def test_it_never_sends_a_task_twice(owner, connected):
     task = services.generation_submit(user=owner, params=txt2img(), idempotency_key=uuid.uuid4())
 
-    assert task_submit_job(task.pk) == "not queued"  # a second delivery of the same job
+    assert services.generation_send(task_id=task.pk) == "not queued"  # a second engine, a second try
     assert stats.calls("task_submit") == 1
 
 
@@ -189,7 +192,7 @@ def test_it_never_uploads_another_users_image(owner, outsider, connected):
 
     task.refresh_from_db()
     assert task.state == State.FAILED
-    assert task.error_message == services.INPUT_MISSING
+    assert task.error_message == submit.INPUT_MISSING
     assert stats.calls("upload_img") == 0 and stats.calls("task_submit") == 0
 
 
@@ -266,7 +269,7 @@ def test_it_fails_without_a_connected_account(owner, simulator_url):
 
     task.refresh_from_db()
     assert task.state == State.FAILED
-    assert task.error_message == services.NOT_CONNECTED
+    assert task.error_message == submit.NOT_CONNECTED
     assert stats.calls() == 0
 
 
@@ -278,27 +281,107 @@ def test_it_does_not_resend_when_miaohua_does_not_answer(owner, connected, setti
 
     task.refresh_from_db()
     assert task.state == State.FAILED
-    assert task.error_message == services.NO_ANSWER
+    assert task.error_message == NO_ANSWER
     assert stats.calls("task_submit") == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_says_nothing_was_sent_when_miaohua_cannot_be_reached(owner, settings):
+def test_it_tries_again_and_then_says_nothing_was_sent_when_miaohua_cannot_be_reached(owner, settings):
     upstream_account_store(user=owner, email="demo@example.com", password="demo", token="mh." + "x" * 43)
     settings.MIAOHUA_API_BASE = "http://127.0.0.1:9/api/v1b/"  # the discard port: connection refused
+    settings.GENERATION_SUBMIT_RETRIES = 3
+    settings.GENERATION_SUBMIT_RETRY_SECONDS = 0.05
 
     task = services.generation_submit(user=owner, params=txt2img(), idempotency_key=uuid.uuid4())
 
     task.refresh_from_db()
     assert task.state == State.FAILED
-    assert task.error_message == services.NOT_REACHED
+    assert task.error_message == NOT_REACHED
+    assert task.submit_attempts == 3
+
+
+@pytest.fixture
+def busy_once(monkeypatch):
+    """The simulator answers the first task_submit with 429 (too many requests), the next ones normally."""
+    rolls = iter([0.0])
+    monkeypatch.setattr(faults, "roll", lambda: next(rolls, 0.99))
+    return "error_rate=0.5,error_status=429,endpoints=task_submit"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_miaohua_was_too_busy_to_take_is_sent_again(owner, connected, settings, busy_once):
+    settings.MIAOHUA_SIMULATOR_FAULTS = busy_once
+
+    task = services.generation_submit(user=owner, params=txt2img(), idempotency_key=uuid.uuid4())
+
+    task.refresh_from_db()
+    assert task.state == State.DONE, task.error_message
+    assert stats.calls("task_submit") == 2  # the refused one, and the one that was taken
+    assert stats.calls("task_submit", status=429) == 1
+    assert task.submit_attempts == 1 and task.retry_reason == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_it_waits_to_try_again_the_task_says_why(owner, connected, settings, busy_once, monkeypatch):
+    settings.MIAOHUA_SIMULATOR_FAULTS = busy_once
+    monkeypatch.setattr(engine, "wake", lambda: None)  # no engine: look at the task between the two tries
+    task = services.generation_submit(user=owner, params=txt2img(), idempotency_key=uuid.uuid4())
+
+    assert services.generation_send(task_id=task.pk) == "retry"
+
+    task.refresh_from_db()
+    assert task.state == State.QUEUED and task.submit_attempted_at is None
+    assert task.retry_reason == (
+        "Miaohua was too busy to take it, so nothing was sent. Trying again shortly (attempt 2 of 6)."
+    )
+    assert task.retry_at > timezone.now()
+    assert services.generation_send(task_id=task.pk) == "not queued"  # not before its time
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_gives_up_with_a_plain_reason_when_miaohua_stays_too_busy(owner, connected, settings):
+    settings.MIAOHUA_SIMULATOR_FAULTS = "error_rate=1,error_status=429,endpoints=task_submit"
+    settings.GENERATION_SUBMIT_RETRIES = 2
+
+    task = services.generation_submit(user=owner, params=txt2img(), idempotency_key=uuid.uuid4())
+
+    task.refresh_from_db()
+    assert task.state == State.FAILED
+    assert task.error_message == BUSY
+    assert stats.calls("task_submit") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_waits_while_the_account_has_too_many_running(owner, connected, settings):
+    account_create(email="demo@example.com", password="demo", max_running_tasks=1)
+    settings.GENERATION_SUBMIT_RETRY_SECONDS = 0.2
+    with engine_paused():
+        first = services.generation_submit(user=owner, params=txt2img(prompt="one"), idempotency_key=uuid.uuid4())
+        second = services.generation_submit(user=owner, params=txt2img(prompt="two"), idempotency_key=uuid.uuid4())
+    engine.run_until_idle()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, second.state) == (State.DONE, State.DONE), (first.error_message, second.error_message)
+    assert second.submit_attempts >= 1  # refused with code 123 while the first one ran, then taken
+    assert stats.calls("task_submit") == 2 + second.submit_attempts
+
+
+class engine_paused:
+    """Store several tasks before the engine looks at any (in sync mode it runs as each one is stored)."""
+
+    def __enter__(self):
+        self._wake, engine.wake = engine.wake, lambda: None
+
+    def __exit__(self, *exc):
+        engine.wake = self._wake
 
 
 # --- Recovery --------------------------------------------------------------------------------------------
 
 
 def _stuck(owner, *, attempted: bool) -> GenerationTask:
-    long_ago = timezone.now() - timedelta(minutes=11)
+    long_ago = timezone.now() - timedelta(minutes=1)  # past the longest an answer can take (40 s)
     return GenerationTask.objects.create(
         owner=owner,
         upstream_account=owner.upstream_account,
@@ -314,11 +397,11 @@ def _stuck(owner, *, attempted: bool) -> GenerationTask:
 def test_a_task_stuck_after_its_send_is_failed_not_resent(owner, connected):
     task = _stuck(owner, attempted=True)
 
-    services.generation_recover()
+    engine.run_until_idle()  # an engine taking over from the one that died
 
     task.refresh_from_db()
     assert task.state == State.FAILED
-    assert task.error_message == services.NO_ANSWER
+    assert task.error_message == NO_ANSWER
     assert stats.calls("task_submit") == 0
 
 
@@ -326,7 +409,7 @@ def test_a_task_stuck_after_its_send_is_failed_not_resent(owner, connected):
 def test_a_task_whose_worker_died_before_sending_is_sent_once(owner, connected):
     task = _stuck(owner, attempted=False)
 
-    services.generation_recover()
+    engine.run_until_idle()
 
     task.refresh_from_db()
     assert task.state == State.DONE, task.error_message
@@ -334,12 +417,10 @@ def test_a_task_whose_worker_died_before_sending_is_sent_once(owner, connected):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_queued_task_whose_job_was_lost_is_sent(owner, connected):
-    task = GenerationTask.objects.create(
-        owner=owner, params=txt2img(), created_at=timezone.now() - timedelta(minutes=6)
-    )
+def test_a_queued_task_is_sent_by_the_next_engine_without_any_job(owner, connected):
+    task = GenerationTask.objects.create(owner=owner, params=txt2img())  # stored while no worker ran
 
-    services.generation_recover()
+    engine.run_until_idle()
 
     task.refresh_from_db()
     assert task.state == State.DONE, task.error_message

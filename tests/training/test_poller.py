@@ -1,6 +1,5 @@
-"""The training poller and the recovery schedule: one poller per account under a lease, calls counted in the
-account's shared rate window (the generation poller's), a bounded run in django-q2's sync mode, and what the
-one-minute schedule picks up after a worker died."""
+"""The training poller and recovery: train_progress through the account's shared rate window (the generation
+poller's), in the engine's poll lane; what a dead engine or worker left is picked up by the next one."""
 
 import uuid
 from datetime import timedelta
@@ -9,23 +8,16 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from generation.leases import Lease
-from generation.models import RateWindow
 from miaohua_site.simulator import stats
+from miaohua_site.workers.models import RateWindow
 from tests.training.conftest import picture
 from training import services
 from training.models import Dataset, DatasetImage, TrainingJob
+from training.services import recovery
+from training.services.datasets import SEND_JOB
 
 JobState = TrainingJob.State
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def held(monkeypatch):
-    """Jobs are recorded instead of run, so a test can play the worker step by step."""
-    queue = []
-    monkeypatch.setattr(services, "_enqueue", lambda func, *args, **kwargs: queue.append((func, args)))
-    return queue
 
 
 @pytest.fixture
@@ -44,52 +36,35 @@ def a_job(admin_user, account, dataset, name="Cats LoRA") -> TrainingJob:
     )  # fmt: skip
 
 
-def test_the_poller_shares_the_accounts_rate_window_and_ends(admin_user, account, on_vendor, held):
+def test_the_poller_shares_the_accounts_rate_window_and_ends(admin_user, account, on_vendor, engine_held):
     job = a_job(admin_user, account, on_vendor)
-    services.training_send(job_id=job.pk)
-    assert held[-1] == (services.POLL_JOB, (account.pk,))
 
-    report = services.training_poll(account_id=account.pk)
+    report = engine_held()
 
     job.refresh_from_db()
-    assert job.state == JobState.DONE and report["stopped"] == "nothing running"
-    assert report["calls"] == stats.calls("train_progress") and report["done"] == 1
-    window = RateWindow.objects.get(name=f"task_results:{account.pk}")  # the generation poller's own window
+    assert job.state == JobState.DONE and report.stopped == "idle"
+    assert report.runs["training-poll"] == stats.calls("train_progress") + stats.calls("models/private")
+    window = RateWindow.objects.get(name=f"account:{account.pk}")  # the generation poller's own window
     assert window.calls and window.version > 0
 
 
-def test_one_poller_per_account(admin_user, account, on_vendor, held):
-    job = a_job(admin_user, account, on_vendor)
-    services.training_send(job_id=job.pk)
-    lease = Lease(services.poll_lease_name(account.pk), seconds=30)
-    assert lease.acquire()
-
-    assert services.training_poll(account_id=account.pk)["stopped"] == "busy"
-    assert stats.calls("train_progress") == 0
-    lease.release()
-
-
-def test_in_sync_mode_the_poller_stops_after_its_budget(admin_user, account, on_vendor, held, settings):
+def test_an_inline_engine_stops_after_its_budget(admin_user, account, on_vendor, engine_held, settings):
     settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 60
-    settings.TRAINING_POLL_SYNC_BUDGET_SECONDS = 0.8
     job = a_job(admin_user, account, on_vendor)
-    services.training_send(job_id=job.pk)
-    held.clear()
 
-    report = services.training_poll(account_id=account.pk, budget_seconds=600)
+    report = engine_held(budget=0.8)
 
-    assert report["stopped"] == "time budget spent"
-    assert held == []  # no re-enqueue in sync mode: the minute schedule carries on
+    assert report.stopped == "time budget spent"
     assert TrainingJob.objects.get(pk=job.pk).state == JobState.RUNNING
 
 
-def test_a_training_past_the_timeout_fails(admin_user, account, on_vendor, held, settings):
+def test_a_training_past_the_timeout_fails(admin_user, account, on_vendor, engine_held, settings):
     settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 60
     job = a_job(admin_user, account, on_vendor)
     services.training_send(job_id=job.pk)
     TrainingJob.objects.filter(pk=job.pk).update(submitted_at=timezone.now() - timedelta(days=2))
 
-    services.training_poll(account_id=account.pk)
+    engine_held()
 
     job.refresh_from_db()
     assert job.state == JobState.FAILED and "within 24 hours" in job.error_message
@@ -112,43 +87,42 @@ def test_the_estimate_comes_from_the_progress_rate():
 def test_the_schedule_exists_once():
     services.ensure_schedules()
     services.ensure_schedules()
-    schedule = Schedule.objects.get(name=services.RECOVER_SCHEDULE)
-    assert schedule.func == services.RECOVER_JOB and schedule.minutes == 1 and schedule.repeats == -1
+    schedule = Schedule.objects.get(name=recovery.RECOVER_SCHEDULE)
+    assert schedule.func == recovery.RECOVER_JOB and schedule.minutes == 1 and schedule.repeats == -1
 
 
-def test_recovery_picks_up_what_a_dead_worker_left(admin_user, account, on_vendor, held):
+def test_the_next_engine_picks_up_the_jobs_a_dead_one_was_sending(admin_user, account, on_vendor, engine_held):
     long_ago = timezone.now() - timedelta(hours=1)
-    queued = a_job(admin_user, account, on_vendor, name="never taken")
     attempted = a_job(admin_user, account, on_vendor, name="no answer")
-    TrainingJob.objects.filter(pk=queued.pk).update(created_at=long_ago)
+    unsent = a_job(admin_user, account, on_vendor, name="died before sending")
     TrainingJob.objects.filter(pk=attempted.pk).update(
         state=JobState.SUBMITTING, claimed_at=long_ago, submit_attempted_at=long_ago
     )
+    TrainingJob.objects.filter(pk=unsent.pk).update(state=JobState.SUBMITTING, claimed_at=long_ago)
+
+    engine_held()
+
+    assert TrainingJob.objects.get(pk=attempted.pk).state == JobState.FAILED  # never resent blindly
+    assert TrainingJob.objects.get(pk=unsent.pk).state == JobState.DONE  # its first send, then polled
+    assert stats.calls("train_submit") == 1
+
+
+def test_the_schedule_picks_up_what_a_dead_worker_left_of_a_dataset(account, on_vendor, jobs_held):
+    long_ago = timezone.now() - timedelta(hours=1)
     waiting = DatasetImage.objects.create(dataset=on_vendor, original_name="w.png", created_at=long_ago)
     sending = DatasetImage.objects.create(
         dataset=on_vendor, original_name="s.png", state=DatasetImage.State.SENDING, claimed_at=long_ago
     )
-    held.clear()
 
     counts = services.training_recover()
 
-    assert counts["requeued"] == 1 and counts["gave_up"] == 1
-    assert (services.SUBMIT_JOB, (queued.pk,)) in held
-    assert (services.SEND_JOB, (on_vendor.pk,)) in held
-    assert TrainingJob.objects.get(pk=attempted.pk).state == JobState.FAILED  # never resent blindly
+    assert counts["senders"] == 1 and counts["interrupted"] == 1
+    assert (SEND_JOB, (on_vendor.pk,)) in jobs_held
     assert DatasetImage.objects.get(pk=sending.pk).state == DatasetImage.State.FAILED
     assert DatasetImage.objects.get(pk=waiting.pk).state == DatasetImage.State.WAITING
 
 
-def test_recovery_restarts_a_poller_whose_lease_lapsed(admin_user, account, on_vendor, held):
-    job = a_job(admin_user, account, on_vendor)
-    services.training_send(job_id=job.pk)
-    held.clear()
-    assert services.training_recover()["pollers"] == 1
-    assert held == [(services.POLL_JOB, (account.pk,))]
-
-
-def test_a_long_send_hands_over_to_a_fresh_job(admin, account, held, monkeypatch, settings):
+def test_a_long_send_hands_over_to_a_fresh_job(admin, account, jobs_held, monkeypatch, settings):
     from django_q.conf import Conf
 
     admin.post("/training/datasets/new/", {"name": "Many", "description": ""})
@@ -158,11 +132,12 @@ def test_a_long_send_hands_over_to_a_fresh_job(admin, account, held, monkeypatch
         {"images": [picture("a.png"), picture("b.png", colour="red")], "more": "1"},
         HTTP_ACCEPT="application/json",
     )
+    jobs_held.clear()
     monkeypatch.setattr(Conf, "SYNC", False)  # as in a real cluster, where a job has a time limit
     settings.TRAINING_SEND_BUDGET_SECONDS = 0
 
     report = services.dataset_send(dataset_id=dataset.pk)
 
     assert report["stopped"] == "time budget spent"
-    assert held == [(services.SEND_JOB, (dataset.pk,))]
+    assert jobs_held == [(SEND_JOB, (dataset.pk,))]
     assert dataset.images.filter(state=DatasetImage.State.WAITING).count() == 2

@@ -62,7 +62,7 @@ def test_it_trains_a_lora_and_offers_it_to_the_generate_page(admin, dataset):
 
     job = TrainingJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"{reverse('training_list')}#job-{job.pk}"
-    # django-q2 runs inline in tests: submitted, then polled until the simulator finished (2 s).
+    # The engine runs inline in tests: submitted, then polled until the simulator finished (2 s).
     job.refresh_from_db()
     assert job.state == JobState.DONE, job.error_message
     assert job.progress == 1.0 and job.percent == 100
@@ -85,19 +85,17 @@ def test_it_trains_a_lora_and_offers_it_to_the_generate_page(admin, dataset):
     assert re.search(r"<textarea[^>]*>\s*roundcat</textarea>", generate)
 
 
-def test_progress_is_written_as_the_training_goes(admin, dataset, account, monkeypatch, settings):
+def test_progress_is_written_as_the_training_goes(admin, dataset, account, engine_held, settings):
     settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 4
-    held = []
-    monkeypatch.setattr(services, "_enqueue", lambda *args, **kwargs: held.append(args))
     admin.post(reverse("training_create"), form_data(dataset))
     job = TrainingJob.objects.get()
-    assert job.state == JobState.QUEUED and held[0][0] == services.SUBMIT_JOB
+    assert job.state == JobState.QUEUED
 
     assert services.training_send(job_id=job.pk) == "running"
-    report = services.training_poll(account_id=account.pk, budget_seconds=1.6)
+    report = engine_held(budget=1.6)
 
     job.refresh_from_db()
-    assert report["stopped"] == "time budget spent" and report["calls"] >= 2
+    assert report.stopped == "time budget spent" and report.runs["training-poll"] >= 2
     assert job.state == JobState.RUNNING and job.vendor_state == "running"
     assert 0 < job.progress < 1 and job.progress_started_at is not None
     assert job.remaining_seconds() is not None and 0 < job.remaining_seconds() < 4
@@ -106,7 +104,7 @@ def test_progress_is_written_as_the_training_goes(admin, dataset, account, monke
     assert card.status_code == 200 and 'hx-trigger="every 2s' in html
     assert f'aria-valuenow="{job.percent}"' in html and "left" in html and "Training at Miaohua." in html
 
-    services.training_poll(account_id=account.pk, budget_seconds=10)
+    engine_held(budget=10)
 
     job.refresh_from_db()
     assert job.state == JobState.DONE and job.lora_versionid

@@ -1,0 +1,191 @@
+"""Bringing images home (the engine's download lane): every image of a done task is downloaded as soon as the
+poller records it, one image per work item, several at once; a link the vendor refuses as expired is
+refreshed with ``task_result`` and tried again at once; a failed download is retried later with fresh links,
+backing off (1, 2, 4 … 30 minutes, GENERATION_MIRROR_MAX_ATTEMPTS in all)."""
+
+import logging
+import threading
+from datetime import timedelta
+from functools import partial
+
+import requests
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from generation import images as image_files
+from generation.models import GeneratedImage, GenerationTask
+from miaohua_site.accounts.services import client_for_account
+from miaohua_site.upstream.errors import UpstreamError
+from miaohua_site.workers import engine
+
+logger = logging.getLogger(__name__)
+
+MirrorState = GeneratedImage.MirrorState
+RETRY_CHECK_SECONDS = 5.0
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per download thread (connections are reused between images)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+def _claim(image_id: int) -> GeneratedImage | None:
+    """Take an image to download: waiting and never tried, or failed before (a retry). One claimer wins."""
+    claimed = (
+        GeneratedImage.objects.filter(pk=image_id)
+        .filter(
+            Q(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=True) | Q(mirror_state=MirrorState.FAILED)
+        )
+        .update(
+            mirror_state=MirrorState.WAITING,
+            mirror_attempted_at=timezone.now(),
+            mirror_attempts=F("mirror_attempts") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    return GeneratedImage.objects.select_related("task", "task__upstream_account").get(pk=image_id)
+
+
+def fresh_links(task: GenerationTask) -> dict[int, tuple[str, str]]:
+    """The vendor's current links of a task's images by save_index (digest: links expire and may change between
+    polls), written to the images not stored yet. Empty when they cannot be had."""
+    if task.upstream_account is None or not task.upstream_task_id:
+        return {}
+    client = client_for_account(task.upstream_account)
+    client.max_retries = 0
+    try:
+        result = client.task_result(task.upstream_task_id)
+    except UpstreamError as exc:
+        logger.info("generation: no fresh links for task #%s: %s", task.pk, exc)
+        return {}
+    finally:
+        client.close()
+    links = {image.save_index: (image.large, image.middle) for image in result.images}
+    for save_index, (large, middle) in links.items():
+        GeneratedImage.objects.filter(task=task, save_index=save_index).exclude(mirror_state=MirrorState.STORED).update(
+            upstream_large_url=large, upstream_middle_url=middle
+        )
+    return links
+
+
+def image_mirror(*, image_id: int, refresh_links: bool = False) -> str:
+    """Download one image (``large``, and ``middle`` for the preview) into our storage with a thumbnail."""
+    image = _claim(image_id)
+    if image is None:
+        return "not claimed"
+    if refresh_links:
+        link = fresh_links(image.task).get(image.save_index)
+        if link:
+            image.upstream_large_url, image.upstream_middle_url = link
+    try:
+        try:
+            stored = _store(image)
+        except image_files.DownloadError as exc:
+            link = fresh_links(image.task).get(image.save_index) if exc.expired and not refresh_links else None
+            if not link:
+                raise
+            image.upstream_large_url, image.upstream_middle_url = link
+            stored = _store(image)
+    except image_files.DownloadError as exc:
+        GeneratedImage.objects.filter(pk=image.pk).update(mirror_state=MirrorState.FAILED, mirror_error=str(exc))
+        logger.info("generation: %s not downloaded: %s", image, exc)
+        return "failed"
+    except Exception:
+        GeneratedImage.objects.filter(pk=image.pk).update(
+            mirror_state=MirrorState.FAILED, mirror_error="The image could not be stored."
+        )
+        logger.exception("generation: storing %s failed", image)
+        return "failed"
+    GeneratedImage.objects.filter(pk=image.pk).update(
+        file=stored.file,
+        preview=stored.preview,
+        thumbnail=stored.thumbnail,
+        width=stored.width,
+        height=stored.height,
+        size_bytes=stored.size_bytes,
+        mirror_state=MirrorState.STORED,
+        mirror_error="",
+    )
+    return "stored"
+
+
+def _store(image: GeneratedImage) -> image_files.Stored:
+    return image_files.store(
+        image, large_url=image.upstream_large_url, middle_url=image.upstream_middle_url, session=_session()
+    )
+
+
+def images_mirror(*, task_id: int, refresh_links: bool = False) -> dict:
+    """Every image of a task not stored yet (``refresh_links``: with fresh links first, as a retry does)."""
+    outcome = {"stored": 0, "failed": 0}
+    task = GenerationTask.objects.select_related("upstream_account").filter(pk=task_id).first()
+    if task is None:
+        return outcome
+    if refresh_links:
+        fresh_links(task)
+    for image_id in task.images.exclude(mirror_state=MirrorState.STORED).values_list("pk", flat=True):
+        result = image_mirror(image_id=image_id)
+        if result in outcome:
+            outcome[result] += 1
+    return outcome
+
+
+def _retry_due(image: GeneratedImage, now) -> bool:
+    """1, 2, 4 … (at most 30) minutes after each failed attempt."""
+    wait = timedelta(minutes=min(2 ** max(image.mirror_attempts - 1, 0), 30))
+    return image.mirror_attempted_at is None or image.mirror_attempted_at <= now - wait
+
+
+@engine.register
+class MirrorSource(engine.Source):
+    """Images waiting for their first download, then failed ones whose back-off has passed (a retry asks for
+    fresh links first)."""
+
+    name = "generation-mirror"
+    lane = "download"
+    every = 0.25
+    idle_every = 1.0
+    LOOK_AHEAD = 200
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_retry_check = 0.0
+
+    def collect(self, now: float):
+        if not getattr(settings, "GENERATION_MIRROR_IMAGES", True):
+            return []
+        fresh = list(
+            GeneratedImage.objects.filter(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=True)
+            .order_by("id")
+            .values_list("pk", flat=True)[: self.LOOK_AHEAD]
+        )
+        self.busy = bool(fresh)  # retries come minutes later: an inline run does not wait for them
+        work = [engine.Work(key=("generation-mirror", pk), run=partial(image_mirror, image_id=pk)) for pk in fresh]
+        if now >= self.next_retry_check:
+            self.next_retry_check = now + RETRY_CHECK_SECONDS
+            work.extend(self._retries())
+        return work
+
+    def _retries(self):
+        moment = timezone.now()
+        max_attempts = int(getattr(settings, "GENERATION_MIRROR_MAX_ATTEMPTS", 5))
+        due = [
+            image
+            for image in GeneratedImage.objects.filter(
+                mirror_state=MirrorState.FAILED, mirror_attempts__lt=max_attempts
+            ).only("pk", "mirror_attempts", "mirror_attempted_at")[: self.LOOK_AHEAD]
+            if _retry_due(image, moment)
+        ]
+        return [
+            engine.Work(
+                key=("generation-mirror", image.pk), run=partial(image_mirror, image_id=image.pk, refresh_links=True)
+            )
+            for image in due
+        ]

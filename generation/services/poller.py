@@ -1,0 +1,264 @@
+"""The engine's poll source: every account with tasks at the vendor gets a sweep — its pending tasks, oldest
+polled first, ≤ 50 ids per ``task_results`` call — no more often than GENERATION_POLL_INTERVAL_SECONDS.
+
+The calls of one account run one at a time (the engine's ``serial`` key) through the account's rate window
+(≤ 6 a second, counted in the database, shared with training's poller and every worker process); while the
+window is full they wait in the dispatcher, not in a thread, so any number of accounts is swept at once by the
+poll lane's few threads. A sweep's plan lives here, in memory; the database says only what is pending."""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from generation.models import GeneratedImage, GenerationTask
+from generation.services.submit import task_fail
+from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.accounts.services import client_for_account
+from miaohua_site.upstream.client import MAX_TASK_IDS
+from miaohua_site.upstream.errors import (
+    AuthenticationError,
+    LoginFailed,
+    ProtocolError,
+    RateLimited,
+    UpstreamUnavailable,
+)
+from miaohua_site.upstream.types import Task as UpstreamTask
+from miaohua_site.workers import engine
+from miaohua_site.workers.jobs import batched
+from miaohua_site.workers.ratelimit import account_window
+
+logger = logging.getLogger(__name__)
+# One line per finished sweep (account, tasks in flight at its start, calls made): the benchmark reads it.
+sweep_log = logging.getLogger("generation.sweeps")
+
+State = GenerationTask.State
+
+NO_IMAGES = "Miaohua finished the task without any image."
+TIMED_OUT = "timed out upstream: Miaohua did not finish the task within {minutes:g} minutes."
+LOGIN_PAUSE_SECONDS = 30.0  # the stored credentials were refused: look again after this
+
+
+def timeout_seconds() -> float:
+    return float(getattr(settings, "GENERATION_TIMEOUT_SECONDS", 15 * 60))
+
+
+@dataclass
+class Sweep:
+    """What one sweep did: the account, the tasks in flight at its start, the task_results calls it made."""
+
+    account_id: int
+    in_flight: int
+    calls: int
+    backoffs: int
+
+
+def record_results(by_upstream: dict[str, int], results: dict[str, UpstreamTask]) -> tuple[int, int]:
+    """Write one task_results answer: done (images recorded, for the download lane), failed, still pending."""
+    now = timezone.now()
+    done = failed = 0
+    still_pending: dict[float | None, list[int]] = {}
+    with transaction.atomic():
+        for upstream_id, pk in by_upstream.items():
+            result = results.get(upstream_id) or UpstreamTask.pending(upstream_id)
+            if result.is_pending:
+                wait = float(result.wait_time) if result.wait_time is not None else None
+                still_pending.setdefault(wait, []).append(pk)
+            elif result.is_done and result.images:
+                done += _record_done(pk, result, now)
+            else:
+                message = NO_IMAGES if result.is_done else _vendor_failure(result)
+                failed += task_fail(pk, message, from_states=(State.PENDING,), last_polled_at=now,
+                                    poll_attempts=F("poll_attempts") + 1, select_seed=result.select_seed)  # fmt: skip
+        for wait, pks in still_pending.items():
+            GenerationTask.objects.filter(pk__in=pks, state=State.PENDING).update(
+                last_polled_at=now, poll_attempts=F("poll_attempts") + 1, wait_time=wait
+            )
+    return done, failed
+
+
+def _vendor_failure(result: UpstreamTask) -> str:
+    if result.error_msg:
+        return f"Miaohua could not generate the images: {result.error_msg}"
+    return f"Miaohua reported the task as {result.state!r} without saying why."
+
+
+def _record_done(pk: int, result: UpstreamTask, now) -> bool:
+    moved = GenerationTask.objects.filter(pk=pk, state=State.PENDING).update(
+        state=State.DONE,
+        finished_at=now,
+        last_polled_at=now,
+        poll_attempts=F("poll_attempts") + 1,
+        select_seed=result.select_seed,
+        wait_time=None,
+        error_message="",
+    )
+    if not moved:
+        return False
+    indexes = [image.save_index for image in result.images]
+    if len(set(indexes)) != len(indexes):  # not documented to be unique: fall back to the answer's order
+        indexes = list(range(len(result.images)))
+    GeneratedImage.objects.bulk_create(
+        [
+            GeneratedImage(
+                task_id=pk,
+                save_index=index,
+                seed=result.select_seed,
+                upstream_large_url=image.large,
+                upstream_middle_url=image.middle,
+                created_at=now,
+            )
+            for index, image in zip(indexes, result.images, strict=True)
+        ],
+        ignore_conflicts=True,
+    )
+    return True
+
+
+class AccountSweeps:
+    """One account's sweeps: the plan of the current one, the account's client, its rate window."""
+
+    def __init__(self, account_id: int, history: list[Sweep]) -> None:
+        self.account_id = account_id
+        self.history = history
+        self.limiter = account_window(account_id)
+        self.client = None
+        self.fingerprint = None
+        self.sensitive = None
+        self.next_at = 0.0
+        self.outstanding = 0
+        self.number = 0
+        self.in_flight = 0
+        self.calls = 0
+        self.backoffs = 0
+        self.paused_until = 0.0
+
+    def plan(self, now: float) -> list[engine.Work]:
+        """The next sweep's calls, when the last one is over and the interval has passed."""
+        if self.outstanding or now < max(self.next_at, self.paused_until):
+            return []
+        account = UpstreamAccount.objects.filter(pk=self.account_id).first()
+        if account is None:
+            return []
+        self._use(account)
+        rows = list(
+            GenerationTask.objects.filter(upstream_account_id=self.account_id, state=State.PENDING)
+            .order_by(F("last_polled_at").asc(nulls_first=True), "id")
+            .values_list("pk", "upstream_task_id", "submitted_at")
+        )
+        cutoff = timezone.now() - timedelta(seconds=timeout_seconds())
+        late = {pk for pk, _, submitted_at in rows if submitted_at is not None and submitted_at < cutoff}
+        if late:
+            GenerationTask.objects.filter(pk__in=late, state=State.PENDING).update(
+                state=State.FAILED, error_message=TIMED_OUT.format(minutes=timeout_seconds() / 60),
+                finished_at=timezone.now(),
+            )  # fmt: skip
+        pending = [(pk, upstream_id) for pk, upstream_id, _ in rows if pk not in late]
+        if not pending:
+            return []
+        chunks = list(batched(pending, MAX_TASK_IDS))
+        self.number += 1
+        self.outstanding, self.in_flight, self.calls, self.backoffs = len(chunks), len(pending), 0, 0
+        self.next_at = now + float(getattr(settings, "GENERATION_POLL_INTERVAL_SECONDS", 1.0))
+        return [
+            engine.Work(
+                key=("generation-poll", self.account_id, self.number, i),
+                run=partial(self.call, chunk),
+                limiter=self.limiter,
+                serial=("account", self.account_id),
+                done=self.finished,
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+
+    def _use(self, account: UpstreamAccount) -> None:
+        """A client for the account, kept between sweeps (its connections are reused) until the account's
+        credentials change."""
+        fingerprint = (account.email, account.password_encrypted, account.connected_at)
+        self.sensitive = account.sensitive_limit_value or None
+        if self.client is not None and fingerprint == self.fingerprint:
+            return
+        self.close()
+        self.client = client_for_account(account)
+        self.client.max_retries = 0  # every call goes through the shared window; back-off is ours
+        self.fingerprint = fingerprint
+
+    def call(self, chunk: list[tuple[int, str]], slot) -> str:
+        """One task_results call and what it said (in a poll thread)."""
+        if time.time() < self.paused_until:
+            return "skipped"
+        by_upstream = {upstream_id: pk for pk, upstream_id in chunk}
+        try:
+            results = self.client.task_results(list(by_upstream), sensitive_limit_value=self.sensitive)
+        except (RateLimited, UpstreamUnavailable, ProtocolError) as exc:
+            slot.answered()
+            delay = self.limiter.back_off(retry_after=getattr(exc, "retry_after", None))
+            logger.warning("generation poll: %s; backing off %.1f s", exc, delay)
+            return "backed off"  # the sweep's other calls wait for the window to open again
+        except (AuthenticationError, LoginFailed) as exc:
+            # The client already logged in again once; the stored credentials no longer work.
+            slot.answered()
+            logger.warning("generation poll: cannot log in to Miaohua: %s", exc)
+            self.paused_until = time.time() + LOGIN_PAUSE_SECONDS
+            return "login failed"
+        slot.answered()
+        self.limiter.succeeded()
+        record_results(by_upstream, results)
+        return "answered"
+
+    def finished(self, outcome) -> None:
+        """In the dispatcher thread, after each call of the sweep."""
+        self.outstanding -= 1
+        if outcome in ("answered", "backed off", "login failed"):
+            self.calls += 1
+        self.backoffs += outcome == "backed off"
+        if not self.outstanding:
+            self.history.append(Sweep(self.account_id, self.in_flight, self.calls, self.backoffs))
+            del self.history[:-1000]
+            sweep_log.info("sweep account=%s in_flight=%s calls=%s", self.account_id, self.in_flight, self.calls)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+@engine.register
+class PollSource(engine.Source):
+    name = "generation-poll"
+    lane = "poll"
+    every = 0.1
+    idle_every = 0.5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: dict[int, AccountSweeps] = {}
+        self.sweeps: list[Sweep] = []  # the latest ones, for tests and the log
+
+    def collect(self, now: float):
+        ids = set(
+            GenerationTask.objects.filter(state=State.PENDING, upstream_account__isnull=False)
+            .values_list("upstream_account_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        self.busy = bool(ids)
+        for account_id in [a for a, sweeps in self.accounts.items() if a not in ids and not sweeps.outstanding]:
+            self.accounts.pop(account_id).close()
+        work = []
+        for account_id in sorted(ids):
+            sweeps = self.accounts.get(account_id)
+            if sweeps is None:
+                sweeps = self.accounts[account_id] = AccountSweeps(account_id, self.sweeps)
+            work.extend(sweeps.plan(now))
+        return work
+
+    def close(self) -> None:
+        for sweeps in self.accounts.values():
+            sweeps.close()

@@ -1,0 +1,69 @@
+"""What the engine tidies every few seconds: pending tasks past the timeout or whose account was disconnected,
+and what a previous engine left half done (it died, or lost its lease): tasks caught while being sent, and
+downloads under way. Anything claimed before this engine became active (``since``) is such a leftover."""
+
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.utils import timezone
+
+from generation.models import GeneratedImage, GenerationTask
+from generation.services.poller import TIMED_OUT, timeout_seconds
+from miaohua_site.workers import engine
+from miaohua_site.workers.jobs import NO_ANSWER
+
+State = GenerationTask.State
+MirrorState = GeneratedImage.MirrorState
+
+DISCONNECTED = "The Miaohua account was disconnected before the task finished."
+
+
+def _fail(tasks, message: str) -> int:
+    if not tasks.exists():  # a read first: no write (nor SQLite's write lock) while there is nothing to do
+        return 0
+    return tasks.update(state=State.FAILED, error_message=message, finished_at=timezone.now())
+
+
+def _answer_grace() -> timedelta:
+    """How long a call sent by an engine that lost its lease may still be on its way back."""
+    return timedelta(seconds=float(settings.MIAOHUA_CONNECT_TIMEOUT) + float(settings.MIAOHUA_READ_TIMEOUT) + 5)
+
+
+def generation_recover(*, since=None) -> dict:
+    """- pending tasks past GENERATION_TIMEOUT_SECONDS, or whose account was disconnected → failed;
+    - tasks a previous engine was sending (claimed before ``since``): queued again when task_submit was not
+      attempted (sending it is its first send), failed with "may or may not have started" when it was and its
+      answer can no longer come (never resent);
+    - downloads a previous engine had started → waiting again (the download lane takes them at once)."""
+    now = timezone.now()
+    since = since or now
+    seconds = timeout_seconds()
+    counts = {
+        "timed_out": _fail(
+            GenerationTask.objects.filter(state=State.PENDING, submitted_at__lt=now - timedelta(seconds=seconds)),
+            TIMED_OUT.format(minutes=seconds / 60),
+        ),
+        "disconnected": _fail(
+            GenerationTask.objects.filter(state=State.PENDING, upstream_account__isnull=True), DISCONNECTED
+        ),
+    }
+    left = GenerationTask.objects.filter(state=State.SUBMITTING, claimed_at__lt=since)
+    counts["gave_up"] = _fail(left.filter(submit_attempted_at__lt=now - _answer_grace()), NO_ANSWER)
+    counts["requeued"] = 0
+    if left.filter(submit_attempted_at__isnull=True).exists():
+        counts["requeued"] = left.filter(submit_attempted_at__isnull=True).update(state=State.QUEUED, claimed_at=None)
+    downloads = GeneratedImage.objects.filter(mirror_state=MirrorState.WAITING, mirror_attempted_at__lt=since)
+    counts["downloads"] = downloads.update(mirror_attempted_at=None) if downloads.exists() else 0
+    return counts
+
+
+@engine.register
+class RecoverySource(engine.Source):
+    name = "generation-recovery"
+    lane = "submit"
+    every = idle_every = 5.0
+    chores = True
+
+    def collect(self, now: float):
+        return [engine.Work(key=("generation-recovery",), run=partial(generation_recover, since=self.since))]

@@ -1,0 +1,342 @@
+"""Storing tasks (web requests) and sending them to Miaohua (the engine's submit lane).
+
+A task is ``queued`` when stored; the engine's ``SubmitSource`` hands it to ``generation_send``, which claims it
+(``UPDATE … WHERE state='queued'``), uploads its input images, records the attempt, then calls task_submit
+once. A submission the vendor surely did nothing with (429, "too many running tasks", not reached) goes back
+to the queue with a back-off and its reason on the card; one that may have reached the vendor is never sent
+again (docs/ARCHITECTURE.md, "Life of a generation task")."""
+
+import copy
+import logging
+import tempfile
+import uuid
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from generation import images as image_files
+from generation.models import GeneratedImage, GenerationTask, InputImage
+from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.accounts.services import client_for_account
+from miaohua_site.upstream.errors import UpstreamError, UpstreamUnavailable
+from miaohua_site.workers import engine
+from miaohua_site.workers.jobs import NO_ANSWER, outcome_unknown, surely_not_done, unsent_message
+
+logger = logging.getLogger(__name__)
+
+State = GenerationTask.State
+
+# What a failed task says, in plain words.
+NOT_CONNECTED = "Connect your Miaohua account (Settings) to generate images."
+INPUT_MISSING = "An input image is no longer available; pick it again."
+RETRYING = "{reason} Trying again shortly (attempt {attempt} of {attempts})."
+
+# The vendor's upload limits (digest, "Limits (vendor FAQ)"): larger or other files are re-encoded as JPEG.
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP"}
+# How many times a submission the vendor did nothing with is sent, and the longest pause between two.
+MAX_RETRY_DELAY_SECONDS = 30.0
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def task_columns(params: dict, *, model_name: str = "") -> dict:
+    """The denormalised columns of a task, from its vendor parameters."""
+    cn_configs = params.get("cn_configs") or []
+    lora_configs = params.get("lora_configs") or []
+    return {
+        "kind": GenerationTask.Kind.IMG2IMG if params.get("init_img") else GenerationTask.Kind.TXT2IMG,
+        "prompt": str(params.get("prompt") or ""),
+        "neg_prompt": str(params.get("neg_prompt") or ""),
+        "versionid": str(params.get("versionid") or "")[:200],
+        "model_name": str(model_name or params.get("model_name") or params.get("versionid") or "")[:200],
+        "lora_versionid": str(lora_configs[0].get("versionid") or "")[:200] if lora_configs else "",
+        "cn_types": ",".join(str(unit.get("cn") or "") for unit in cn_configs)[:200],
+        "n_images": int(params.get("n_images") or 2),
+        "output_size": str(params.get("output_size") or "")[:20],
+    }
+
+
+def _task_with_key(user, idempotency_key: uuid.UUID) -> GenerationTask | None:
+    return GenerationTask.objects.filter(owner=user, idempotency_key=idempotency_key).first()
+
+
+def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_name: str = "") -> GenerationTask:
+    """Store a task (``queued``) for the engine to send; no upstream call here.
+
+    ``params`` are the validated task_submit parameters (vendor names; input images as ``"input:<pk>"``);
+    ``model_name`` is the base model's display name. The same ``idempotency_key`` (a resent form, a double
+    click) gives back the task it made the first time."""
+    existing = _task_with_key(user, idempotency_key)
+    if existing is not None:
+        return existing
+    task = GenerationTask(
+        owner=user,
+        upstream_account=UpstreamAccount.objects.filter(user=user).first(),
+        idempotency_key=idempotency_key,
+        params=params,
+        **task_columns(params, model_name=model_name),
+    )
+    try:
+        with transaction.atomic():
+            task.save()
+    except IntegrityError:  # the same form, sent twice at once: the other request stored it
+        return GenerationTask.objects.get(owner=user, idempotency_key=idempotency_key)
+    engine.wake_on_commit()
+    return task
+
+
+def generation_retry(*, task: GenerationTask, user=None, idempotency_key: uuid.UUID | None = None) -> GenerationTask:
+    """A new task with the same parameters ("try again"), owned by ``user`` (default: the task's owner).
+    Pass the form's key to make a double click one task."""
+    return generation_submit(
+        user=user or task.owner,
+        params=copy.deepcopy(task.params),
+        idempotency_key=idempotency_key or uuid.uuid4(),
+        model_name=task.model_name,
+    )
+
+
+def input_image_create(*, user, file) -> InputImage:
+    """Store an image the user uploaded for use as init or ControlNet image."""
+    try:
+        with Image.open(file) as picture:
+            format_, (width, height) = picture.format, picture.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError):
+        raise ValidationError("Upload a PNG, JPEG or WebP image.", code="not_an_image") from None
+    if format_ not in UPLOAD_FORMATS:
+        raise ValidationError("Upload a PNG, JPEG or WebP image.", code="not_an_image")
+    file.seek(0)
+    image = InputImage(owner=user, width=width, height=height)
+    name = getattr(file, "name", "") or f"input{image_files.FORMATS[format_]}"
+    image.file.save(name.rsplit("/", 1)[-1], file, save=False)
+    image.save()
+    return image
+
+
+def input_image_from_history(*, user, image: GeneratedImage) -> InputImage:
+    """Use a generated image the user may see (their own, or a teammate's shared one) as init or ControlNet
+    image (no copy of the file)."""
+    from generation.selectors import images_visible_to
+
+    if not images_visible_to(user).filter(pk=image.pk).exists():
+        raise PermissionDenied("Not an image you can see.")
+    if not image.file:
+        raise ValidationError("This image has not been downloaded yet; try again in a moment.", code="not_stored")
+    return InputImage.objects.create(owner=user, source_image=image, width=image.width, height=image.height)
+
+
+# --- Sending (the engine's submit lane) ----------------------------------------------------------------------
+
+
+class _InputMissing(Exception):
+    pass
+
+
+def _input_refs(params: dict) -> list[str]:
+    refs = []
+    if _is_ref(params.get("init_img")):
+        refs.append(params["init_img"])
+    for unit in params.get("cn_configs") or []:
+        if isinstance(unit, dict) and _is_ref(unit.get("img")):
+            refs.append(unit["img"])
+    return list(dict.fromkeys(refs))
+
+
+def _is_ref(value) -> bool:
+    return isinstance(value, str) and value.startswith(InputImage.REFERENCE_PREFIX)
+
+
+def _upload_input(client, *, owner_id: int, reference: str) -> str:
+    """Upload one referenced InputImage of the task's owner; returns the vendor's URL."""
+    try:
+        pk = int(reference.removeprefix(InputImage.REFERENCE_PREFIX))
+    except ValueError:
+        raise _InputMissing(reference) from None
+    image = InputImage.objects.select_related("source_image").filter(pk=pk, owner_id=owner_id).first()
+    stored = image.stored_file if image is not None else None
+    if stored is None or not stored.storage.exists(stored.name):
+        raise _InputMissing(reference)
+    with stored.open("rb") as handle:
+        try:
+            with Image.open(handle) as picture:
+                format_ = picture.format
+        except (UnidentifiedImageError, OSError):
+            raise _InputMissing(reference) from None
+        handle.seek(0)
+        name = stored.name.rsplit("/", 1)[-1]
+        if format_ in UPLOAD_FORMATS and stored.size <= UPLOAD_MAX_BYTES:
+            return client.upload_img((name, handle))  # streamed from storage
+        with _vendor_ready_jpeg(handle) as converted:
+            return client.upload_img((name.rsplit(".", 1)[0] + ".jpg", converted))
+
+
+def _vendor_ready_jpeg(handle):
+    """A JPEG within the vendor's 5 MB upload limit, for a picture that is too big or of another format."""
+    with Image.open(handle) as picture:
+        picture = picture.convert("RGB")
+        out = tempfile.TemporaryFile()
+        for quality, scale in ((92, 1.0), (85, 1.0), (85, 0.75), (80, 0.5)):
+            out.seek(0)
+            out.truncate()
+            frame = picture
+            if scale < 1.0:
+                frame = picture.resize((max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
+            frame.save(out, "JPEG", quality=quality)
+            if out.tell() <= UPLOAD_MAX_BYTES:
+                break
+    out.seek(0)
+    return out
+
+
+def task_fail(task_pk: int, message: str, *, from_states=(State.SUBMITTING,), **extra) -> bool:
+    """Fail a task that is still in one of ``from_states`` (a conditional UPDATE: True when it moved)."""
+    return bool(
+        GenerationTask.objects.filter(pk=task_pk, state__in=from_states).update(
+            state=State.FAILED, error_message=message, finished_at=timezone.now(), **extra
+        )
+    )
+
+
+def _send_later(task: GenerationTask, claimed_at, exc: UpstreamError) -> str:
+    """The vendor surely did nothing: back to the queue after a pause (1, 2, 4 … 30 s: GENERATION_SUBMIT_RETRY_SECONDS
+    doubling), or failed with the reason after the last attempt (``GENERATION_SUBMIT_RETRIES``)."""
+    attempts = int(_setting("GENERATION_SUBMIT_RETRIES", 6))
+    attempt = task.submit_attempts + 1
+    reason = unsent_message(exc)
+    mine = GenerationTask.objects.filter(pk=task.pk, state=State.SUBMITTING, claimed_at=claimed_at)
+    if attempt >= attempts:
+        mine.update(state=State.FAILED, error_message=reason, finished_at=timezone.now(), submit_attempts=attempt)
+        return "failed"
+    delay = min(float(_setting("GENERATION_SUBMIT_RETRY_SECONDS", 1.0)) * 2.0 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        delay = max(delay, min(float(retry_after), MAX_RETRY_DELAY_SECONDS * 2))
+    mine.update(
+        state=State.QUEUED,
+        claimed_at=None,
+        submit_attempted_at=None,
+        submit_attempts=attempt,
+        retry_at=timezone.now() + timedelta(seconds=delay),
+        retry_reason=RETRYING.format(reason=reason.split(" — ")[0] + ".", attempt=attempt + 1, attempts=attempts),
+    )
+    logger.info("generation: task #%s not taken (%s); again in %.0f s", task.pk, exc, delay)
+    return "retry"
+
+
+def generation_send(*, task_id: int) -> str:
+    """Claim a queued task, upload its input images, call task_submit once. Returns what happened in a word.
+
+    Safe to run twice and against a recovery running at the same time: only one run claims the task, the
+    attempt is recorded (fenced by the claim) before the vendor is called, and a task that may have reached
+    the vendor is never sent again."""
+    claimed_at = timezone.now()
+    claimed = (
+        GenerationTask.objects.filter(pk=task_id, state=State.QUEUED)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=claimed_at))
+        .update(state=State.SUBMITTING, claimed_at=claimed_at)
+    )
+    if claimed != 1:
+        return "not queued"
+    task = GenerationTask.objects.get(pk=task_id)
+    account = UpstreamAccount.objects.filter(user_id=task.owner_id).first()
+    if account is None:
+        task_fail(task.pk, NOT_CONNECTED)
+        return "failed"
+    if task.upstream_account_id != account.pk:
+        GenerationTask.objects.filter(pk=task.pk).update(upstream_account=account)
+    client = client_for_account(account)
+    client.max_retries = 0  # no thread sleeps on the vendor: a refusal goes back to the queue instead
+    try:
+        sent = copy.deepcopy(task.params)
+        try:
+            urls = {ref: _upload_input(client, owner_id=task.owner_id, reference=ref) for ref in _input_refs(sent)}
+        except _InputMissing:
+            task_fail(task.pk, INPUT_MISSING)
+            return "failed"
+        except UpstreamError as exc:
+            if surely_not_done(exc) or isinstance(exc, UpstreamUnavailable):
+                return _send_later(task, claimed_at, exc)  # nothing was submitted: an upload can be repeated
+            task_fail(task.pk, exc.user_message)
+            return "failed"
+        if sent.get("init_img") in urls:
+            sent["init_img"] = urls[sent["init_img"]]
+        for unit in sent.get("cn_configs") or []:
+            if isinstance(unit, dict) and unit.get("img") in urls:
+                unit["img"] = urls[unit["img"]]
+        sent.pop("token", None)
+        # From here on the vendor may know the task: recorded first, so a crash is never followed by a resend.
+        if not GenerationTask.objects.filter(pk=task.pk, state=State.SUBMITTING, claimed_at=claimed_at).update(
+            params_sent=sent, submit_attempted_at=timezone.now()
+        ):
+            return "lost"  # the recovery took it back meanwhile
+        try:
+            upstream_id = client.task_submit(sent)
+        except UpstreamError as exc:
+            if surely_not_done(exc):
+                return _send_later(task, claimed_at, exc)
+            task_fail(task.pk, NO_ANSWER if outcome_unknown(exc) else exc.user_message)
+            return "failed"
+    finally:
+        client.close()
+    moved = GenerationTask.objects.filter(pk=task.pk, state=State.SUBMITTING).update(
+        state=State.PENDING, upstream_task_id=upstream_id, submitted_at=timezone.now(), retry_reason=""
+    )
+    if not moved:  # the recovery gave up on it meanwhile: keep the vendor's id so the task can still be found
+        GenerationTask.objects.filter(pk=task.pk, upstream_task_id="").update(upstream_task_id=upstream_id)
+        return "lost"
+    return "pending"
+
+
+@engine.register
+class SubmitSource(engine.Source):
+    """Queued tasks, oldest first but one per member in turn (a member's 300 tasks do not hold back another
+    member's one), each sent by ``generation_send`` in the submit lane."""
+
+    name = "generation-submit"
+    lane = "submit"
+    every = 0.2
+    idle_every = 0.5
+    LOOK_AHEAD = 200
+
+    def collect(self, now: float):
+        moment = timezone.now()
+        queued = list(
+            GenerationTask.objects.filter(state=State.QUEUED)
+            .order_by("created_at", "id")
+            .values_list("pk", "owner_id", "retry_at")[: self.LOOK_AHEAD]
+        )
+        self.busy = bool(queued)
+        turns: dict[int, list[int]] = {}
+        for pk, owner_id, retry_at in queued:
+            if retry_at is None or retry_at <= moment:
+                turns.setdefault(owner_id, []).append(pk)
+        # Round robin: every member's oldest, then every member's second oldest, …
+        order = [pk for round_ in _rounds(turns.values()) for pk in round_]
+        return [engine.Work(key=("generation-submit", pk), run=partial(generation_send, task_id=pk)) for pk in order]
+
+
+def _rounds(queues):
+    queues = [list(q) for q in queues]
+    depth = max((len(q) for q in queues), default=0)
+    for i in range(depth):
+        yield [q[i] for q in queues if i < len(q)]
+
+
+__all__ = [
+    "generation_retry",
+    "generation_send",
+    "generation_submit",
+    "input_image_create",
+    "input_image_from_history",
+    "task_columns",
+    "task_fail",
+]

@@ -1,0 +1,246 @@
+"""The training poller, as engine sources in the poll lane: ``train_progress`` for each running job (each at most
+once per TRAINING_POLL_INTERVAL_SECONDS), and once Miaohua says a job is done, its LoRA looked for in
+``models/private`` (a page per call). Every call goes through the account's rate window, shared with the
+generation poller (miaohua_site.workers.ratelimit.account_window), one call of an account at a time."""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from generation import catalog as generation_catalog
+from miaohua_site.accounts.services import client_for_account
+from miaohua_site.upstream.errors import (
+    AuthenticationError,
+    LoginFailed,
+    NotFound,
+    ProtocolError,
+    RateLimited,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from miaohua_site.upstream.types import TrainProgress
+from miaohua_site.workers import engine
+from miaohua_site.workers.ratelimit import RateLimiter, account_window
+from training.models import TrainingJob
+from training.services.jobs import _event, _fail_job
+
+logger = logging.getLogger(__name__)
+
+JobState = TrainingJob.State
+
+LORA_MISSING = "Miaohua finished the training, but no model named {name!r} is among the account's models yet."
+TIMED_OUT = "Miaohua did not finish the training within {hours:g} hours."
+UNKNOWN_TRAINING = "Miaohua does not know this training any more."
+
+# train_progress states in words (the document shows only "done"; the others are seen in the wild).
+VENDOR_STATES = {
+    "pending": "Waiting for a trainer at Miaohua.",
+    "running": "Training at Miaohua.",
+    "done": "Miaohua finished the training; looking for the LoRA.",
+}
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def _interval() -> float:
+    return float(_setting("TRAINING_POLL_INTERVAL_SECONDS", 3.0))
+
+
+def _client(account):
+    client = client_for_account(account)
+    client.max_retries = 0  # every call goes through the shared window; back-off is ours
+    return client
+
+
+def _timed_out(job: TrainingJob) -> bool:
+    hours = float(_setting("TRAINING_TIMEOUT_SECONDS", 24 * 3600)) / 3600
+    if job.submitted_at and job.submitted_at < timezone.now() - timedelta(hours=hours):
+        return _fail_job(job.pk, TIMED_OUT.format(hours=hours), from_states=(JobState.RUNNING,))
+    return False
+
+
+def training_progress_check(slot, *, job_id: int, limiter: RateLimiter) -> str:
+    """One train_progress call for a running job, and what it said (in a poll thread)."""
+    job = TrainingJob.objects.select_related("upstream_account").filter(pk=job_id, state=JobState.RUNNING).first()
+    if job is None or job.upstream_account is None:
+        return ""
+    if _timed_out(job):
+        return "failed"
+    client = _client(job.upstream_account)
+    try:
+        progress = client.train_progress(job.upstream_task_id)
+    except NotFound:
+        slot.answered()
+        return "failed" if _fail_job(job.pk, UNKNOWN_TRAINING, from_states=(JobState.RUNNING,)) else ""
+    except (RateLimited, UpstreamUnavailable, ProtocolError) as exc:
+        slot.answered()
+        delay = limiter.back_off(retry_after=getattr(exc, "retry_after", None))
+        logger.warning("training poll: %s; backing off %.1f s", exc, delay)
+        TrainingJob.objects.filter(pk=job.pk).update(last_polled_at=timezone.now())
+        return "backed off"
+    except (AuthenticationError, LoginFailed) as exc:
+        slot.answered()
+        logger.warning("training poll: cannot log in to Miaohua: %s", exc)
+        limiter.back_off()
+        TrainingJob.objects.filter(pk=job.pk).update(last_polled_at=timezone.now())
+        return "login failed"
+    except UpstreamError as exc:
+        slot.answered()
+        logger.warning("training poll: job %s: %s", job.pk, exc)
+        TrainingJob.objects.filter(pk=job.pk).update(last_polled_at=timezone.now())
+        return ""
+    finally:
+        client.close()
+    slot.answered()
+    limiter.succeeded()
+    return _record_progress(job, progress)
+
+
+def _record_progress(job: TrainingJob, progress: TrainProgress) -> str:
+    now = timezone.now()
+    share = max(0.0, min(1.0, float(progress.training_progress or 0)))
+    if progress.is_failed:
+        reason = progress.error_msg or f"Miaohua stopped the training ({progress.state!r}) without saying why."
+        if progress.error_msg:
+            reason = f"Miaohua could not train the LoRA: {progress.error_msg}"
+        _fail_job(job.pk, reason, from_states=(JobState.RUNNING,), vendor_state=progress.state[:30],
+                  progress=share, last_polled_at=now, poll_attempts=F("poll_attempts") + 1)  # fmt: skip
+        return "failed"
+    columns = {"vendor_state": progress.state[:30], "last_polled_at": now, "poll_attempts": F("poll_attempts") + 1}
+    if progress.is_done:
+        columns["progress"] = 1.0
+        if job.vendor_done_at is None:
+            columns["vendor_done_at"] = now
+    else:
+        columns["progress"] = max(share, job.progress)  # never backwards on the bar
+        if share > 0 and job.progress_started_at is None:
+            columns.update(progress_started_at=now, progress_first=share)
+    TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(**columns)
+    if progress.state[:30] != job.vendor_state:
+        said = VENDOR_STATES.get(progress.state, f"Miaohua reports {progress.state!r}.")
+        _event(job.pk, JobState.RUNNING, said, vendor_state=progress.state[:30], progress=columns["progress"], at=now)
+    return "vendor done" if progress.is_done else ""
+
+
+@dataclass
+class LoraSearch:
+    """Looking for a finished job's LoRA, a page of models/private per call: exact name first (on any page),
+    then ignoring case and spaces at the ends (over all pages)."""
+
+    job_id: int
+    name: str
+    page: int = 1
+    candidates: list = field(default_factory=list)
+    next_at: float = 0.0
+
+    def start_over(self) -> None:
+        self.page, self.candidates, self.next_at = 1, [], time.time() + _interval()
+
+
+def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
+    """One page of models/private for a job Miaohua finished (in a poll thread)."""
+    job = TrainingJob.objects.select_related("upstream_account").filter(pk=search.job_id, state=JobState.RUNNING)
+    job = job.first()
+    if job is None or job.upstream_account is None:
+        return ""
+    client = _client(job.upstream_account)
+    try:
+        result = client.models_private(page=search.page, per_page=100)
+    except UpstreamError as exc:
+        slot.answered()
+        logger.info("training poll: looking for the LoRA of job %s: %s", job.pk, exc)
+        if isinstance(exc, RateLimited | UpstreamUnavailable):
+            limiter.back_off(retry_after=getattr(exc, "retry_after", None))
+        search.start_over()
+        return ""
+    finally:
+        client.close()
+    slot.answered()
+    limiter.succeeded()
+    exact = [m for m in result.models if m.model_name == search.name]
+    if exact:
+        return _link(job, exact[-1])
+    search.candidates.extend(result.models)
+    if result.has_next and search.page < int(_setting("TRAINING_PRIVATE_MAX_PAGES", 10)):
+        search.page += 1
+        search.next_at = 0.0
+        return "next page"
+    folded = search.name.strip().casefold()
+    loose = [m for m in search.candidates if m.model_name.strip().casefold() == folded]
+    if loose:
+        return _link(job, loose[-1])
+    search.start_over()
+    now = timezone.now()
+    if (now - (job.vendor_done_at or now)).total_seconds() >= float(_setting("TRAINING_LORA_WAIT_SECONDS", 600)):
+        message = LORA_MISSING.format(name=job.name)
+        if TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+            state=JobState.DONE, finished_at=now, error_message=message
+        ):
+            _event(job.pk, JobState.DONE, message, vendor_state=job.vendor_state, progress=1.0, at=now)
+            return "done"
+    return ""
+
+
+def _link(job: TrainingJob, lora) -> str:
+    now = timezone.now()
+    moved = TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        state=JobState.DONE, finished_at=now, lora_versionid=lora.versionid[:200],
+        lora_model_name=lora.model_name[:200], error_message="",
+    )  # fmt: skip
+    if not moved:
+        return ""
+    _event(job.pk, JobState.DONE, f"Done: the LoRA {lora.model_name!r} is ready.", vendor_state=job.vendor_state,
+           progress=1.0, at=now)  # fmt: skip
+    generation_catalog.forget_private_models(job.upstream_account)
+    return "done"
+
+
+@engine.register
+class TrainingPollSource(engine.Source):
+    """Running jobs due for a poll; those Miaohua has finished, a LoRA search."""
+
+    name = "training-poll"
+    lane = "poll"
+    every = 0.5
+    idle_every = 2.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: dict[int, RateLimiter] = {}
+        self.searches: dict[int, LoraSearch] = {}
+
+    def _window(self, account_id: int) -> RateLimiter:
+        if account_id not in self.windows:
+            self.windows[account_id] = account_window(account_id)
+        return self.windows[account_id]
+
+    def collect(self, now: float):
+        moment = timezone.now()
+        running = list(
+            TrainingJob.objects.filter(state=JobState.RUNNING, upstream_account__isnull=False).values_list(
+                "pk", "upstream_account_id", "last_polled_at", "vendor_done_at", "name"
+            )
+        )
+        self.busy = bool(running)
+        self.searches = {pk: s for pk, s in self.searches.items() if pk in {row[0] for row in running}}
+        work = []
+        for pk, account_id, last_polled_at, vendor_done_at, name in running:
+            limiter = self._window(account_id)
+            common = {"limiter": limiter, "serial": ("account", account_id)}
+            if vendor_done_at is not None:
+                search = self.searches.setdefault(pk, LoraSearch(job_id=pk, name=name))
+                if now >= search.next_at:
+                    run = partial(lora_look, search=search, limiter=limiter)
+                    work.append(engine.Work(key=("training-lora", pk), run=run, **common))
+            elif last_polled_at is None or (moment - last_polled_at).total_seconds() >= _interval():
+                run = partial(training_progress_check, job_id=pk, limiter=limiter)
+                work.append(engine.Work(key=("training-poll", pk), run=run, **common))
+        return work
