@@ -105,7 +105,7 @@ def gallery(request):
 @login_required
 @require_GET
 def trash_list(request):
-    tasks = selectors.trashed_tasks(request.user).prefetch_related("images")[:200]
+    tasks = selectors.trash_of(request.user)
     return TemplateResponse(request, "generation/trash.html", {"tasks": tasks, "days": selectors.TRASH_DAYS})
 
 
