@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
-"""Benchmark of the history pages at 100,000 tasks / 300,000 images, on SQLite and on PostgreSQL.
+"""Benchmark of the history pages at 100,000 or 1,000,000 tasks (3 images each), on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/history.py                       # both databases, 100,000 tasks
+    .venv/bin/python bench/history.py                                # both databases, 100,000 tasks
+    .venv/bin/python bench/history.py --tasks 1000000 --runs 30
     .venv/bin/python bench/history.py --db sqlite --tasks 20000
+    .venv/bin/python bench/history.py --db postgresql --pg-db bench_history_scale --workdir /tmp/h --keep
 
-For each database it builds a throw-away installation (a temporary SQLite file, or a fresh PostgreSQL database
-`bench_history` on 127.0.0.1), migrates, seeds with `manage.py seed_history` (anyone can run that command),
-then measures the server time — Django's full request handling through the test client, in process, no
-network — of: the history page, its next-page fragment (htmx, keyset cursor), a full-text search, a filtered
-page, the team gallery, and, for comparison, the Django admin's change list of the same table.
-Goals: median ≤ 30 ms for pages and fragments, ≤ 100 ms for a search."""
+For each database it builds a throw-away installation (a temporary SQLite file, or a fresh PostgreSQL database,
+`bench_history` unless `--pg-db` names another, on 127.0.0.1), migrates, seeds with `manage.py seed_history`
+(anyone can run that command): the member `bench` and a sharing teammate (5 % of the tasks), 1.5 % of the tasks
+in the trash, 8 collections of the member (the largest with 300 images) and 3 of the teammate (2 shared).
+Then it measures, as the member, the server time — Django's full request handling through the test client, in
+process, no network — and the number of SQL queries of: the history page, its next-page fragment (htmx, keyset
+cursor), full-text searches (common words, and one found nowhere), a filtered page, the team gallery, the
+collections list, the largest collection, its next-page fragment, the trash; and, for comparison, the Django
+admin's change list of the same table (as an admin, fewer runs: it counts the whole table).
+Goals: median ≤ 30 ms for the history pages and fragments at 100,000 tasks, ≤ 60 ms for collections and the
+trash at 1,000,000 on SQLite, ≤ 100 ms for a search.
+
+`--workdir DIR --keep` keeps the installation (the SQLite file in DIR, or the PostgreSQL database); a later run
+with the same `--workdir`/`--pg-db` and `--skip-seed` migrates it (new migrations only) and measures again."""
 
 import argparse
 import os
@@ -25,8 +35,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_BENCH = "postgres://postgres@127.0.0.1:5432/bench_history"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+ADMIN_RUNS = 5
+SEED = ["--teammate", "bench-mate", "--teammate-share", "0.05", "--trashed", "0.015", "--collections", "8"]
+
+
+def _cursor(page: str) -> str:
+    found = re.search(r"cursor=([A-Za-z0-9_-]+)", page)
+    assert found, "no next page"
+    return found.group(1)
 
 
 def measure(runs: int) -> None:
@@ -35,41 +52,57 @@ def measure(runs: int) -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
-    user = get_user_model().objects.get(username="bench")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
+    from generation.models import Collection
 
-    first = client.get("/history/").content.decode()
-    cursor = re.search(r"cursor=([A-Za-z0-9_-]+)", first).group(1)
+    users = get_user_model().objects
+    member = users.get(username="bench")
+    admin, _ = users.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
+    client, admin_client = Client(), Client()
+    client.force_login(member)
+    admin_client.force_login(admin)
+
+    largest = Collection.objects.get(owner=member, name="Board 1")  # seed_history: the largest of the member's
+    board = f"/collections/{largest.pk}/"
+    history_cursor = _cursor(client.get("/history/").content.decode())
+    board_cursor = _cursor(client.get(board).content.decode())
+    htmx = {"HTTP_HX_REQUEST": "true"}
     cases = [
-        ("history page (30 tasks)", "/history/", {}),
-        ("next-page fragment", f"/history/?cursor={cursor}", {"HTTP_HX_REQUEST": "true"}),
-        ("search 'lighthouse dusk'", "/history/?q=lighthouse+dusk", {}),
-        ("search 'dragon' + model filter", "/history/?q=dragon&model=sdxl_1.0", {}),
-        ("filtered: favourites, img2img", "/history/?fav=1&kind=img2img", {}),
-        ("team gallery", "/gallery/", {}),
-        ("Django admin change list", "/admin/generation/generationtask/", {}),
-        ("Django admin search 'lighthouse'", "/admin/generation/generationtask/?q=lighthouse", {}),
+        ("history page (30 tasks)", client, "/history/", {}),
+        ("next-page fragment", client, f"/history/?cursor={history_cursor}", htmx),
+        ("search 'lighthouse dusk'", client, "/history/?q=lighthouse+dusk", {}),
+        ("search 'dragon' + model filter", client, "/history/?q=dragon&model=sdxl_1.0", {}),
+        ("search 'zebra' (no match)", client, "/history/?q=zebra", {}),
+        ("filtered: favourites, img2img", client, "/history/?fav=1&kind=img2img", {}),
+        ("team gallery", client, "/gallery/", {}),
+        ("collections list", client, "/collections/", {}),
+        (f"a collection ({largest.items.count()} items)", client, board, {}),
+        ("its next-page fragment", client, f"{board}?cursor={board_cursor}", htmx),
+        ("trash", client, "/trash/", {}),
+        ("Django admin change list", admin_client, "/admin/generation/generationtask/", {}),
+        ("Django admin search 'lighthouse'", admin_client, "/admin/generation/generationtask/?q=lighthouse", {}),
     ]
-    print(f"{'case':40} {'median ms':>10} {'p95 ms':>8} {'min ms':>8}")
-    for name, url, headers in cases:
+    print(f"{'case':40} {'median ms':>10} {'p95 ms':>8} {'min ms':>8} {'queries':>8}")
+    for name, who, url, headers in cases:
         timings = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            response = client.get(url, **headers)
-            timings.append((time.perf_counter() - start) * 1000)
+        who.get(url, **headers)  # warm-up (and the filter menus' cache)
+        for _ in range(ADMIN_RUNS if who is admin_client else runs):
+            with CaptureQueriesContext(connection) as queries:
+                start = time.perf_counter()
+                response = who.get(url, **headers)
+                timings.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, (url, response.status_code)
         timings.sort()
         p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-        print(f"{name:40} {statistics.median(timings):10.1f} {p95:8.1f} {timings[0]:8.1f}", flush=True)
+        print(f"{name:40} {statistics.median(timings):10.1f} {p95:8.1f} {timings[0]:8.1f} {len(queries):8}", flush=True)
 
 
-def run_for(db: str, tasks: int, runs: int) -> None:
-    work = Path(tempfile.mkdtemp(prefix="miaohua-bench-history-"))
+def run_for(db: str, args) -> None:
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="miaohua-bench-history-"))
+    work.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -83,32 +116,43 @@ def run_for(db: str, tasks: int, runs: int) -> None:
         "SECURE_COOKIES": "0",
     }
     env.pop("REDIS_URL", None)
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    pg_url = f"{PG_SERVER}/{args.pg_db}"
     if db == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
     else:
-        subprocess.run(
-            [
-                PY,
-                "-c",
-                f"import psycopg; c = psycopg.connect({PG_ADMIN!r}, autocommit=True); "
-                "c.execute('DROP DATABASE IF EXISTS bench_history'); c.execute('CREATE DATABASE bench_history')",
-            ],
-            check=True,
-        )
-        env["DATABASE_URL"] = PG_BENCH
+        env["DATABASE_URL"] = pg_url
+        if not args.skip_seed:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"', f'CREATE DATABASE "{args.pg_db}"')
     try:
         started = time.perf_counter()
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        subprocess.run([PY, "manage.py", "seed_history", "--tasks", str(tasks)], cwd=ROOT, env=env, check=True)
+        if not args.skip_seed:
+            seed = [PY, "manage.py", "seed_history", "--tasks", str(args.tasks), *SEED]
+            subprocess.run(seed, cwd=ROOT, env=env, check=True)
         if db == "postgresql":
             subprocess.run(
-                [PY, "-c", f"import psycopg; psycopg.connect({PG_BENCH!r}, autocommit=True).execute('ANALYZE')"],
+                [PY, "-c", f"import psycopg; psycopg.connect({pg_url!r}, autocommit=True).execute('ANALYZE')"],
                 check=True,
             )
-        print(f"\n== {db}: {tasks:,} tasks, {tasks * 3:,} images (seeded in {time.perf_counter() - started:.0f} s)")
-        subprocess.run([PY, __file__, "--measure", "--runs", str(runs)], cwd=ROOT, env=env, check=True)
+        took = time.perf_counter() - started
+        print(f"\n== {db}: {args.tasks:,} tasks, {args.tasks * 3:,} images (migrated and seeded in {took:.0f} s)")
+        subprocess.run([PY, __file__, "--measure", "--runs", str(args.runs)], cwd=ROOT, env=env, check=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {env['DATABASE_URL']} (media in {work})")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+            if db == "postgresql":
+                _pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"')
+
+
+def _pg_admin(*statements: str) -> None:
+    code = (
+        f"import psycopg; c = psycopg.connect({PG_SERVER + '/postgres'!r}, autocommit=True)\n"
+        f"for s in {list(statements)!r}: c.execute(s)"
+    )
+    subprocess.run([PY, "-c", code], check=True)
 
 
 def main() -> None:
@@ -116,15 +160,21 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--pg-db", default="bench_history", help="the PostgreSQL database to create (and drop)")
+    parser.add_argument("--workdir", default="", help="the installation's folder (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the installation (SQLite file, PostgreSQL db)")
+    parser.add_argument("--skip-seed", action="store_true", help="measure an installation kept by an earlier run")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         sys.path.insert(0, str(ROOT))
         measure(args.runs)
         return
+    if args.pg_db in ("postgres", "test", "template0", "template1"):
+        parser.error(f"--pg-db {args.pg_db}: that database is not the benchmark's to drop")
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores")
     for db in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
-        run_for(db, args.tasks, args.runs)
+        run_for(db, args)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,15 @@ from generation import selectors
 from generation.models import Collection, CollectionItem, GeneratedImage
 
 PAGE_SIZE = 48
+# What an item's tile shows (templates/generation/collection_detail.html): not the tasks' parameters.
+ITEM_FIELDS = (
+    "added_at",
+    "collection_id",
+    "image__save_index",
+    "image__thumbnail",
+    "image__task__prompt",
+    "image__task__owner__username",
+)
 
 
 class CollectionNameTaken(ValueError):
@@ -57,23 +66,23 @@ def collection_owned_by(user, pk) -> Collection:
 
 
 def visible_items(user, collection: Collection) -> QuerySet[CollectionItem]:
-    """The items of ``collection`` whose image ``user`` may see, most recently added first."""
-    visible = selectors.images_visible_to(user).values("pk")
-    return collection.items.filter(image__in=visible).order_by("-added_at", "-id")
+    """The items of ``collection`` whose image ``user`` may see, most recently added first. The rule is checked on
+    each item's own task (joined), so the cost follows the collection's size, not the viewer's history."""
+    return collection.items.filter(selectors.visible_to(user, "image__task__")).order_by("-added_at", "-id")
 
 
 def with_summary(user, collections: QuerySet[Collection]) -> list[Collection]:
     """Collections with ``n_images`` (the images this user may see in it) and ``cover_image_id`` (the chosen
     cover if the user may see it, else the most recently added visible image that has a thumbnail).
-    One query whatever the number of collections."""
-    visible = selectors.images_visible_to(user)
-    items = CollectionItem.objects.filter(collection=OuterRef("pk"), image__in=visible.values("pk"))
+    One query whatever the number of collections; each summary reads only that collection's items."""
+    items = CollectionItem.objects.filter(selectors.visible_to(user, "image__task__"), collection=OuterRef("pk"))
     count = items.order_by().values("collection").annotate(n=Count("pk")).values("n")
     latest = items.filter(image__thumbnail__gt="").order_by("-added_at", "-id").values("image_id")[:1]
+    cover = GeneratedImage.objects.filter(selectors.visible_to(user, "task__"), pk=OuterRef("cover_id"))
     rows = collections.annotate(
         n_images=Coalesce(Subquery(count, output_field=IntegerField()), 0),
         latest_image_id=Subquery(latest),
-        cover_visible=Exists(visible.filter(pk=OuterRef("cover_id"), thumbnail__gt="")),
+        cover_visible=Exists(cover.filter(thumbnail__gt="")),
     )
     rows = list(rows)
     for row in rows:
@@ -95,7 +104,7 @@ def items_page(user, collection: Collection, *, cursor: str = "", size: int | No
     if after is not None:
         moment, pk = after
         items = items.filter(Q(added_at__lt=moment) | Q(added_at=moment, id__lt=pk))
-    rows = list(items.select_related("image", "image__task", "image__task__owner")[: size + 1])
+    rows = list(items.select_related("image__task__owner").only(*ITEM_FIELDS)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return rows, (_encode_cursor(rows[-1]) if more and rows else "")

@@ -102,6 +102,12 @@ class GenerationTask(models.Model):
             models.Index(fields=["owner", "state"], name="generation_task_owner_state"),
             # The team gallery: everyone's tasks, keyset-paged the same way.
             models.Index(fields=["-created_at", "-id"], name="generation_task_recent"),
+            # The trash: a user's deleted tasks, most recently deleted first (only the deleted few are indexed).
+            models.Index(
+                fields=["owner", "-deleted_at", "-id"],
+                name="generation_task_trash",
+                condition=models.Q(deleted_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

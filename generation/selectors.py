@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -27,14 +28,23 @@ def _shared_by_owner(prefix: str = "") -> Q:
     return ~Q(**{f"{prefix}owner__studio_settings__share_with_team": False})
 
 
+def visible_to(user, path: str = "") -> Q:
+    """Who sees what, as a condition on the task at the end of ``path`` ("" for tasks, "task__" for images,
+    "image__task__" for collection items): not deleted, and for members their own or a sharing teammate's.
+    Filtering on the joined task keeps a query as small as the rows it starts from (a collection's items)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    condition = Q(**{f"{path}deleted_at__isnull": True})
+    if not user.is_staff:
+        condition &= Q(**{f"{path}owner": user}) | _shared_by_owner(path)
+    return condition
+
+
 def tasks_visible_to(user) -> QuerySet[GenerationTask]:
     """The tasks ``user`` may see: their own, teammates' shared ones, everything for admins; not deleted."""
     if not user.is_authenticated:
         return GenerationTask.objects.none()
-    tasks = GenerationTask.objects.filter(deleted_at__isnull=True)
-    if not user.is_staff:
-        tasks = tasks.filter(Q(owner=user) | _shared_by_owner())
-    return tasks.order_by("-created_at", "-id")
+    return GenerationTask.objects.filter(visible_to(user)).order_by("-created_at", "-id")
 
 
 def own_tasks(user) -> QuerySet[GenerationTask]:
@@ -62,6 +72,18 @@ def trashed_tasks(user) -> QuerySet[GenerationTask]:
     return GenerationTask.objects.filter(owner=user, deleted_at__gte=since).order_by("-deleted_at", "-id")
 
 
+def trash_of(user, *, size: int = 200) -> list[GenerationTask]:
+    """The trash page: the ``size`` most recently deleted tasks that can still be restored, each with its
+    ``first_image``. Two queries: the tasks (a partial index on the deleted ones, migration 0005), their images."""
+    images = GeneratedImage.objects.only("id", "task_id", "save_index", "thumbnail").order_by("save_index")
+    fields = ("owner_id", "prompt", "model_name", "created_at", "deleted_at")
+    tasks = trashed_tasks(user).only(*fields).prefetch_related(Prefetch("images", queryset=images))
+    rows = list(tasks[:size])
+    for row in rows:
+        row.first_image = next(iter(row.images.all()), None)
+    return rows
+
+
 def queue_count(user) -> int:
     """How many of the user's tasks are still on their way (queued, submitting or pending): the nav badge."""
     return own_tasks(user).filter(state__in=GenerationTask.IN_FLIGHT).count()
@@ -71,9 +93,7 @@ def images_visible_to(user) -> QuerySet[GeneratedImage]:
     """Images of the visible tasks, newest task first."""
     if not user.is_authenticated:
         return GeneratedImage.objects.none()
-    images = GeneratedImage.objects.filter(task__deleted_at__isnull=True)
-    if not user.is_staff:
-        images = images.filter(Q(task__owner=user) | _shared_by_owner("task__"))
+    images = GeneratedImage.objects.filter(visible_to(user, "task__"))
     return images.order_by("-task__created_at", "-task_id", "save_index")
 
 
@@ -169,8 +189,11 @@ class HistoryFilters:
         )
 
     def apply(self, tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
-        if self.q:
-            tasks = search(tasks, self.q)
+        """Every filter, the search included (exports: all the matching tasks)."""
+        return search(self.narrow(tasks), self.q) if self.q else self.narrow(tasks)
+
+    def narrow(self, tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
+        """Every filter but the search, which page_of(q=...) adds in the way that pages best."""
         if self.model:
             tasks = tasks.filter(versionid=self.model)
         if self.lora:
@@ -216,18 +239,52 @@ def search(tasks: QuerySet[GenerationTask], text: str) -> QuerySet[GenerationTas
             params=[match],
         )
     if connection.vendor == "postgresql":
-        query = " & ".join(f"{word}:*" for word in words)
-        return tasks.extra(
-            where=[
-                f"to_tsvector('simple', coalesce({table}.prompt, '') || ' ' || coalesce({table}.neg_prompt, '')) "
-                "@@ to_tsquery('simple', %s)"
-            ],
-            params=[query],
-        )
+        return tasks.extra(where=[f"{table}.search_vector @@ to_tsquery('simple', %s)"], params=[_tsquery(words)])
     condition = Q()
     for word in words:
         condition &= Q(prompt__icontains=word) | Q(neg_prompt__icontains=word)
     return tasks.filter(condition)
+
+
+def _tsquery(words: list[str]) -> str:
+    return " & ".join(f"{word}:*" for word in words)
+
+
+SEARCH_WINDOW = 3000
+
+
+def search_newest(tasks: QuerySet[GenerationTask], text: str, limit: int) -> QuerySet[GenerationTask]:
+    """The ``limit`` newest tasks of ``tasks`` matching ``text`` (by created_at, id), for one page.
+
+    On PostgreSQL in one query whose work is bounded whatever the match rate: walk the newest rows in keyset
+    order checking each one's stored tsvector (cheap) until ``limit`` match, reading at most SEARCH_WINDOW rows;
+    only when those hold fewer matches, take every match from the GIN index and sort them (then they are few).
+    Left to itself the planner either sorts every match (65,000 of 1,000,000 tasks for two common words) or,
+    guessing 2 % for any word prefix, walks the whole history for a word found nowhere.
+    Elsewhere this is search(): SQLite's FTS5 is quick either way."""
+    words = _words(text)
+    if not words or connection.vendor != "postgresql":
+        return search(tasks, text)
+    table = GenerationTask._meta.db_table
+    newest = tasks.extra(select={"vector": f"{table}.search_vector"}).order_by("-created_at", "-id")
+    walk_sql, walk_params = newest.values_list("id", "created_at", "vector")[:SEARCH_WINDOW].query.sql_with_params()
+    matched_sql, matched_params = search(tasks, text).order_by().values_list("id", "created_at").query.sql_with_params()
+    n = int(limit)
+    # MATERIALIZED keeps each part planned as written; "older" runs only when the walk found fewer than n.
+    sql = f"""
+        WITH hits AS MATERIALIZED (
+            SELECT id, created_at FROM ({walk_sql}) walk WHERE vector @@ to_tsquery('simple', %s)
+            ORDER BY created_at DESC, id DESC LIMIT {n}
+        ),
+        older AS MATERIALIZED (
+            SELECT id, created_at FROM ({matched_sql}) matched WHERE (SELECT count(*) FROM hits) < {n}
+        )
+        SELECT id FROM hits
+        UNION ALL
+        (SELECT id FROM older ORDER BY created_at DESC, id DESC LIMIT {n})
+    """
+    params = (*walk_params, _tsquery(words), *matched_params)
+    return GenerationTask.objects.filter(pk__in=RawSQL(sql, params))  # the ids already passed every filter
 
 
 def encode_cursor(task: GenerationTask) -> str:
@@ -252,13 +309,15 @@ def _with_gallery_data(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTa
     return tasks.select_related("owner").prefetch_related(Prefetch("images", queryset=images))
 
 
-def page_of(tasks: QuerySet[GenerationTask], *, cursor: str = "", size: int = 30):
-    """One keyset page (created_at, id descending; never OFFSET): (tasks, cursor of the next page or "").
-    Two queries whatever the size: the tasks, and their images."""
+def page_of(tasks: QuerySet[GenerationTask], *, cursor: str = "", size: int = 30, q: str = ""):
+    """One keyset page (created_at, id descending; never OFFSET) of ``tasks`` matching the search ``q``:
+    (tasks, cursor of the next page or ""). Two queries whatever the size: the tasks, and their images."""
     after = decode_cursor(cursor) if cursor else None
     if after is not None:
         moment, pk = after
         tasks = tasks.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk))
+    if q:
+        tasks = search_newest(tasks, q, size + 1)
     rows = list(_with_gallery_data(tasks.order_by("-created_at", "-id"))[: size + 1])
     more = len(rows) > size
     rows = rows[:size]

@@ -32,7 +32,7 @@ def _back(request, default: str) -> str:
 def _gallery(request, *, tasks, template: str, extra: dict):
     filters = selectors.HistoryFilters.from_query(request.GET)
     if not filters.errors:
-        tasks = filters.apply(tasks)
+        tasks = filters.narrow(tasks)
     rows, cursor = page_of_or_none(tasks, request.GET.get("cursor", ""), filters)
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -53,7 +53,7 @@ def _gallery(request, *, tasks, template: str, extra: dict):
 def page_of_or_none(tasks, cursor, filters):
     if filters.errors:
         return [], ""
-    return selectors.page_of(tasks, cursor=cursor, size=PAGE_SIZE)
+    return selectors.page_of(tasks, cursor=cursor, size=PAGE_SIZE, q=filters.q)
 
 
 FACET_SAMPLE = 2000
@@ -105,7 +105,7 @@ def gallery(request):
 @login_required
 @require_GET
 def trash_list(request):
-    tasks = selectors.trashed_tasks(request.user).prefetch_related("images")[:200]
+    tasks = selectors.trash_of(request.user)
     return TemplateResponse(request, "generation/trash.html", {"tasks": tasks, "days": selectors.TRASH_DAYS})
 
 

@@ -479,3 +479,65 @@ def test_it_collects_a_task_generated_through_the_simulator(client, owner, simul
     for image in task.images.all():
         assert thumb_url(image) in page
         assert client.get(thumb_url(image)).status_code == 200
+
+
+# --- At scale: the list and a collection cost a fixed number of queries -------------------------------------
+
+
+def _queries(client, url, **headers) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, **headers).status_code == 200
+    return len(captured)
+
+
+def test_the_list_costs_the_same_whatever_the_number_of_collections_and_images(client, owner, teammate):
+    board(owner, "First", images=make_task(owner, n_images=1).images.all())
+    client.force_login(owner)
+    few = _queries(client, reverse("collection_list"))
+
+    images = [image for _ in range(4) for image in make_task(owner, n_images=3).images.all()]
+    theirs = list(make_task(teammate, n_images=3).images.all())
+    for n in range(5):
+        board(owner, f"Mine {n}", shared=n % 2 == 0, images=images[n:])
+        board(teammate, f"Theirs {n}", shared=True, images=theirs + images[: n + 1])
+    assert _queries(client, reverse("collection_list")) == few
+    listing = client.get(reverse("collection_list"))
+    assert (len(listing.context["mine"]), len(listing.context["shared"])) == (6, 5)
+
+
+def test_a_collection_and_its_next_page_cost_the_same_whatever_its_size(client, owner, teammate, monkeypatch):
+    monkeypatch.setattr(collections, "PAGE_SIZE", 4)
+    small = board(owner, "Small", images=make_task(owner, n_images=1).images.all())
+    images = [image for _ in range(5) for image in make_task(owner, n_images=3).images.all()]
+    large = board(owner, "Large", images=images + list(make_task(teammate, n_images=3).images.all()))
+    client.force_login(owner)
+
+    detail = reverse("collection_detail", args=[large.pk])
+    assert _queries(client, reverse("collection_detail", args=[small.pk])) == _queries(client, detail)
+    first = client.get(detail)
+    assert first.context["n_images"] == 18 and len(first.context["items"]) == 4
+    second = {"cursor": first.context["next_cursor"]}
+    assert _queries(client, detail + "?cursor=" + second["cursor"], **HTMX) <= _queries(client, detail)
+
+
+def test_the_list_counts_and_covers_only_what_the_viewer_may_see(client, owner, teammate, outsider, admin_user):
+    kept, trashed = make_task(owner, n_images=1), make_task(owner, n_images=1)
+    hidden = make_task(teammate, n_images=2)
+    shared = board(owner, "Shared board", shared=True, images=[*kept.images.all(), *trashed.images.all()])
+    collections.collection_add_images(user=owner, collection=shared, images=hidden.images.all())
+    collections.collection_set_cover(collection=shared, image=hidden.images.first())
+    GenerationTask.objects.filter(pk=trashed.pk).update(deleted_at=timezone.now())
+    set_sharing(teammate, False)
+
+    expected = {owner: (1, kept), outsider: (1, kept), teammate: (3, hidden), admin_user: (3, hidden)}
+    for someone, (count, cover_task) in expected.items():
+        client.force_login(someone)
+        listing = client.get(reverse("collection_list"))
+        card = next(c for c in [*listing.context["mine"], *listing.context["shared"]] if c.pk == shared.pk)
+        assert card.n_images == count, someone
+        if cover_task is hidden:
+            assert card.cover_image_id == hidden.images.first().pk, someone
+        else:
+            assert card.cover_image_id == kept.images.get().pk, someone
+        detail = client.get(reverse("collection_detail", args=[shared.pk]))
+        assert detail.context["n_images"] == count, someone

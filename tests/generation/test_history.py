@@ -287,3 +287,73 @@ def test_the_viewer_moves_through_history_in_order(signed_in, owner):
     assert page.context["next"] == older.images.get(save_index=1).pk
     assert '"prompt": "older"' in page.context["params_json"]  # every parameter, ready to copy as JSON
     assert 'id="params-json"' in page.content.decode()
+
+
+# --- At scale: the trash and the search cost a fixed number of queries --------------------------------------
+
+
+def test_the_trash_shows_my_restorable_tasks_most_recently_deleted_first(signed_in, owner, teammate):
+    now = timezone.now()
+    older, newer, expired = (make_task(owner, name) for name in ("deleted first", "deleted last", "long gone"))
+    theirs = make_task(teammate, "a teammate's")
+    for task, days in ((older, 3), (newer, 1), (expired, 31), (theirs, 1)):
+        GenerationTask.objects.filter(pk=task.pk).update(deleted_at=now - timedelta(days=days))
+    make_task(owner, "still in my history")
+
+    response = signed_in.get(reverse("trash"))
+
+    assert [task.pk for task in response.context["tasks"]] == [newer.pk, older.pk]
+    assert reverse("image_file", args=[newer.images.get().pk, "thumb"]) in response.content.decode()
+
+
+def test_the_trash_costs_the_same_whatever_is_in_it(signed_in, owner):
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = signed_in.get(reverse("trash"))
+        return len(queries), len(response.context["tasks"])
+
+    trash.tasks_delete(user=owner, task_ids=[make_task(owner, images=1).pk])
+    small = count()
+    trash.tasks_delete(user=owner, task_ids=[make_task(owner, f"t{n}", images=3).pk for n in range(25)])
+    large = count()
+    assert (small[0], small[1], large[1]) == (large[0], 1, 26)
+
+
+@pytest.mark.parametrize("url_name", ["history", "gallery"])
+def test_a_search_costs_the_same_whatever_it_finds(signed_in, owner, teammate, monkeypatch, url_name):
+    monkeypatch.setattr(views_history, "PAGE_SIZE", 5)
+
+    def count(**params):
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            response = signed_in.get(reverse(url_name), params)
+        return len(queries), len(ids(response))
+
+    make_task(owner, "a lighthouse at dusk")
+    small = count(q="lighthouse")
+    for n in range(12):
+        make_task(owner if n % 2 else teammate, f"lighthouse {n}", minutes_ago=n, images=2)
+    assert count(q="lighthouse") == (small[0], 5)
+    nothing = count(q="zebra")
+    assert nothing[0] == small[0] - 1 and nothing[1] == 0  # no tasks: no query for their images
+
+
+@pytest.mark.parametrize("window", [1000, 4, 1])
+def test_a_search_pages_through_every_match_newest_first_whatever_the_window(signed_in, owner, monkeypatch, window):
+    """On PostgreSQL a page of search results comes from the newest rows first and from the index after them
+    (selectors.search_newest); a small window forces the second way. Every page must match the plain search."""
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
+    monkeypatch.setattr(views_history, "PAGE_SIZE", 3)
+    for n in range(14):
+        make_task(owner, "a fox in the snow" if n % 3 == 0 else "a lighthouse at dusk", minutes_ago=n, images=0)
+    for text in ("fox", "light dusk", "zebra"):
+        expected = list(selectors.search(selectors.own_tasks(owner), text).values_list("pk", flat=True))
+        seen, cursor = [], ""
+        while True:
+            params = {"q": text, **({"cursor": cursor} if cursor else {})}
+            response = signed_in.get(reverse("history"), params, HTTP_HX_REQUEST="true")
+            seen += ids(response)
+            cursor = next_cursor(response)
+            if not cursor:
+                break
+        assert seen == expected, (text, window)
