@@ -26,7 +26,7 @@ def drop_old_schedule(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generation', '0004_queue_index'),
+        ('generation', '0005_history_at_scale'),
         ('django_q', '0018_task_success_index'),
     ]
 
