@@ -239,6 +239,16 @@ def test_the_card_polls_while_the_task_moves_and_stops_when_final(connected, own
     assert final.status_code == 286 and "hx-trigger" not in final.content.decode()
 
 
+@pytest.mark.django_db
+def test_a_queued_card_says_why_it_waits_to_be_sent_again(client, owner):
+    task = GenerationTask.objects.create(
+        owner=owner, prompt="x", retry_reason="Miaohua was too busy to take it, so nothing was sent."
+    )
+    client.force_login(owner)
+    card = client.get(reverse("task_card", args=[task.pk]))
+    assert card.status_code == 200 and 'role="status">Miaohua was too busy' in card.content.decode()
+
+
 @live
 def test_the_queue_badge_counts_my_running_tasks(connected, owner):
     task = services.generation_submit(user=owner, params={"prompt": "x"}, idempotency_key=uuid.uuid4())
