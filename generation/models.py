@@ -171,6 +171,7 @@ class GeneratedImage(models.Model):
     mirror_attempts = models.PositiveSmallIntegerField(default=0)
     mirror_attempted_at = models.DateTimeField(null=True, blank=True)
     mirror_error = models.TextField(blank=True)
+    stored_at = models.DateTimeField(null=True, blank=True, help_text="When our copy was complete")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

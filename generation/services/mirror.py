@@ -112,6 +112,7 @@ def image_mirror(*, image_id: int, refresh_links: bool = False) -> str:
         size_bytes=stored.size_bytes,
         mirror_state=MirrorState.STORED,
         mirror_error="",
+        stored_at=timezone.now(),
     )
     return "stored"
 

@@ -56,6 +56,7 @@ def test_it_stores_every_image_with_its_size_a_preview_and_a_thumbnail(owner, co
         assert image.size_bytes == default_storage.size(image.file.name) > 0
         assert image.seed == 42
         assert image.mirror_attempts == 1 and image.mirror_error == ""
+        assert task.finished_at <= image.stored_at <= timezone.now()
         with default_storage.open(image.file.name) as handle, Image.open(handle) as large:
             assert large.size == (640, 960)
         with default_storage.open(image.preview.name) as handle, Image.open(handle) as preview:
