@@ -1,28 +1,38 @@
 #!/usr/bin/env python3
-"""Benchmark of the generation poller: N tasks in flight on the simulator, one account.
+"""Benchmark of the core loop at team scale: K accounts with N tasks each in flight on the simulator, polled,
+finished and downloaded by the engine on the default worker set-up, while members submit new tasks.
 
-    .venv/bin/python bench/poller.py                  # 1,000 tasks, image downloads off
-    .venv/bin/python bench/poller.py --mirror         # the same with every image downloaded and thumbnailed
+    .venv/bin/python bench/poller.py --accounts 10 --tasks 100 --steady 60          # SQLite, one qcluster
+    .venv/bin/python bench/poller.py --accounts 50 --tasks 20 --steady 60
+    .venv/bin/python bench/poller.py --accounts 10 --tasks 100 --steady 60 --db postgresql --clusters 2
 
-It builds a throw-away installation in a temporary directory (its own SQLite file and media folder), starts
-the web server with the simulator (gunicorn) and a django-q2 cluster (`manage.py qcluster`) as separate
-processes, puts N tasks in flight at the simulator (finishing at spread-out times), records them as pending
-and starts the poller the way a submission does (`poll_start`). The real path is measured: the cluster's
-poll job, its lease, its database rate limiter and task_results over HTTP.
+It builds a throw-away installation in a temporary directory (its own SQLite file or PostgreSQL database, its own
+media folder), starts the simulator as the vendor in a gunicorn of its own and `--clusters` django-q2 clusters
+(`manage.py qcluster`, default worker count unless `--workers`), as separate processes. The engine runs in the
+clusters' worker processes, as in production. It creates K members, each with a Miaohua account of their own,
+puts N tasks per account in flight at the simulator (finishing evenly from `--first` to `--first + --spread`
+seconds; with `--steady S` a new one replaces each that finishes, for S seconds), records them as pending (what
+sending leaves behind), and — while they are in flight — has members submit new tasks through the real path
+(`generation_submit`, as the Generate page does: the row is stored, the engine sends it).
 
-It reports:
-- task_results calls per sweep against the tasks in flight at the sweep's start (goal ⌈N/50⌉);
-- the most task_results calls the simulator received in any one-second window (goal ≤ 6), and any 429;
-- the delay from the simulator finishing a task (its `ready_at`) to our database showing `done`
-  (goal: median ≤ 2 s, 95th percentile ≤ 5 s);
-- with --mirror, also how long the downloads took after the last task was done.
+The background tasks share one prompt and seed, so the simulator renders their picture once: the vendor's own
+rendering is not ours to measure, while our downloads, thumbnails and writes are. New submissions have prompts
+of their own.
+
+It reports, with the goals of issue #8:
+- finish → done: from the simulator finishing a task (its ready_at) to our database showing done;
+- calls per sweep against the tasks in flight at the sweep's start (⌈in flight / 50⌉), read from the workers' log;
+- per account, the most task_results calls in any one-second window at the simulator, and any 429;
+- the longest pause between two sweeps of an account (every account is polled, none waits for another);
+- new submissions: queued → sent (accepted by the vendor), and done → all images stored;
+- coordination writes: rows written to the lease and rate-window tables (counted by triggers) per vendor call.
 """
 
 import argparse
 import math
 import os
 import platform
-import random
+import re
 import shutil
 import signal
 import socket
@@ -31,14 +41,25 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import urllib.request
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+BACKGROUND_PARAMS = {
+    "versionid": "sgl_artist_v0.3.5_0925",
+    "prompt": "benchmark lighthouse",
+    "scale": 7,
+    "ddim_steps": 20,
+    "select_seed": 7,
+    "output_size": "640x640",
+}
 
 
 def free_port() -> int:
@@ -47,51 +68,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare(args, workdir: Path, port: int) -> dict:
-    """What every process of the run shares: one SQLite file, one media folder, one settings module."""
-    (workdir / "bench_settings.py").write_text(
-        textwrap.dedent(
-            f"""
-            from miaohua_site.settings import *  # noqa: F403
-            from miaohua_site.settings import LOGGING, Q_CLUSTER
-
-            GENERATION_MIRROR_IMAGES = {bool(args.mirror)!r}
-            GENERATION_POLL_BUDGET_SECONDS = {args.budget!r}
-            MEDIA_ROOT = {str(workdir / "media")!r}
-            Q_CLUSTER = {{**Q_CLUSTER, "workers": {args.workers}, "save_limit": 10000}}
-            LOGGING = {{**LOGGING, "root": {{"handlers": ["console"], "level": "WARNING"}}}}
-            """
-        )
-    )
-    return {
-        **os.environ,
-        "DEBUG": "1",
-        "SECRET_KEY": "bench-poller-secret",  # the simulator signs its links with it: every process alike
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "CACHE_DIR": str(workdir / "cache"),
-        "MIAOHUA_SIMULATOR_BASE": f"http://127.0.0.1:{port}/simulator/api/v1b/",
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)]),
-        "PYTHONUNBUFFERED": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server did not answer at {url}")
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    index = max(0, math.ceil(share * len(ordered)) - 1)
-    return ordered[index]
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def busiest_second(times: list[float]) -> int:
@@ -104,236 +83,458 @@ def busiest_second(times: list[float]) -> int:
     return best
 
 
-def put_in_flight(account, durations: list[float], *, images: int, first_number: int = 0) -> list[int]:
-    """Tasks accepted by the simulator, each finishing after its duration, and our pending rows for them
-    (what the submit job leaves behind). Handed to the simulator's own task_submit in this process: the
-    simulator keeps its state in the shared database, so its web server answers for them."""
-    from django.conf import settings
-    from django.utils import timezone
+def summary(values: list[float]) -> str:
+    if not values:
+        return "none"
+    return (
+        f"median {statistics.median(values):.2f} s, p95 {percentile(values, 0.95):.2f} s, "
+        f"max {max(values):.2f} s ({len(values)})"
+    )
 
-    from generation.models import GenerationTask
-    from miaohua_site.simulator import catalog
-    from miaohua_site.simulator.models import SimAccount
-    from miaohua_site.simulator.services import generation as sim_generation
-    from miaohua_site.simulator.validation import task_submit_params
 
-    catalog.ensure_seeded()
-    vendor_account = SimAccount.objects.get(email="demo@example.com")
-    rows = []
-    now = timezone.now()
-    for number, duration in enumerate(durations, start=first_number):
-        params = {
-            "versionid": "sgl_artist_v0.3.5_0925",
-            "prompt": f"benchmark lighthouse #{number}",
-            "n_images": images,
-            "scale": 7,
-            "ddim_steps": 20,
-            "output_size": "640x640",
-        }
-        settings.MIAOHUA_SIMULATOR_TASK_SECONDS = duration
-        vendor_task = sim_generation.task_submit(
-            account=vendor_account, params=task_submit_params(vendor_account, params)
+# --- The installation ---------------------------------------------------------------------------------------
+
+
+def prepare(args, workdir: Path, sim_port: int) -> dict:
+    """What every process of the run shares: one database, one media folder, one settings module."""
+    workers = f', "workers": {args.workers}' if args.workers else ""
+    (workdir / "bench_settings.py").write_text(
+        textwrap.dedent(
+            f"""
+            from miaohua_site.settings import *  # noqa: F403
+            from miaohua_site.settings import LOGGING, Q_CLUSTER
+
+            GENERATION_MIRROR_IMAGES = {not args.no_mirror!r}
+            MEDIA_ROOT = {str(workdir / "media")!r}
+            Q_CLUSTER = {{**Q_CLUSTER, "save_limit": 10000{workers}}}
+            LOGGING = {{
+                **LOGGING,
+                "formatters": {{"plain": {{"format": "%(created).3f %(process)d %(name)s: %(message)s"}}}},
+                "root": {{"handlers": ["console"], "level": "WARNING"}},
+                "loggers": {{
+                    "generation.sweeps": {{"level": "INFO"}},
+                    "miaohua_site.workers.engine": {{"level": "INFO"}},
+                }},
+            }}
+            """
         )
-        rows.append(
-            GenerationTask(
-                owner=account.user,
-                upstream_account=account,
-                idempotency_key=uuid.uuid4(),
-                params=params,
-                params_sent=params,
-                prompt=params["prompt"],
-                versionid=params["versionid"],
-                n_images=images,
-                output_size=params["output_size"],
-                state=GenerationTask.State.PENDING,
-                upstream_task_id=str(vendor_task.id),
-                claimed_at=now,
-                submit_attempted_at=now,
-                submitted_at=now,
-            )
-        )
-    return [task.pk for task in GenerationTask.objects.bulk_create(rows)]
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "SECRET_KEY": "bench-poller-secret",  # the simulator signs its links with it: every process alike
+        "CACHE_DIR": str(workdir / "cache"),
+        "MIAOHUA_API_BASE": f"http://127.0.0.1:{sim_port}/simulator/api/v1b/",
+        "MIAOHUA_SIMULATOR": "1",  # mounted in the simulator's own gunicorn (the dashboard never serves here)
+        "MIAOHUA_SIMULATOR_TASK_SECONDS": str(args.new_task_seconds),
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)]),
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    if args.db == "postgresql":
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.pg_db}"
+        env["REDIS_URL"] = args.redis
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    return env
+
+
+def pg_database(name: str, *, create: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+WRITE_COUNTERS_SQLITE = [
+    "CREATE TABLE bench_writes (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+    "INSERT INTO bench_writes VALUES ('lease', 0), ('window', 0)",
+    *(
+        f"CREATE TRIGGER bench_{tbl}_{op} AFTER {op} ON {table} BEGIN "
+        f"UPDATE bench_writes SET n = n + 1 WHERE tbl = '{tbl}'; END"
+        for tbl, table in (("lease", "workers_lease"), ("window", "workers_ratewindow"))
+        for op in ("INSERT", "UPDATE")
+    ),
+]
+WRITE_COUNTERS_POSTGRES = [
+    "CREATE TABLE bench_writes (tbl text PRIMARY KEY, n bigint NOT NULL)",
+    "INSERT INTO bench_writes VALUES ('lease', 0), ('window', 0)",
+    "CREATE FUNCTION bench_count() RETURNS trigger AS $$ BEGIN "
+    "UPDATE bench_writes SET n = n + 1 WHERE tbl = TG_ARGV[0]; RETURN NULL; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER bench_lease AFTER INSERT OR UPDATE ON workers_lease "
+    "FOR EACH ROW EXECUTE FUNCTION bench_count('lease')",
+    "CREATE TRIGGER bench_window AFTER INSERT OR UPDATE ON workers_ratewindow "
+    "FOR EACH ROW EXECUTE FUNCTION bench_count('window')",
+]
+
+
+def count_coordination_writes() -> None:
+    """Triggers that count every row written to the lease and rate-window tables, by any process."""
+    from django.db import connection
+
+    statements = WRITE_COUNTERS_POSTGRES if connection.vendor == "postgresql" else WRITE_COUNTERS_SQLITE
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def coordination_writes() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tbl, n FROM bench_writes")
+        return dict(cursor.fetchall())
 
 
 def run(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-poller-"))
-    port = free_port()
-    env = prepare(args, workdir, port)
+    sim_port = free_port()
+    env = prepare(args, workdir, sim_port)
     os.environ.update(env)
     sys.path[:0] = [str(workdir), str(ROOT)]
     procs: list[subprocess.Popen] = []
-    logs = [open(workdir / name, "w") for name in ("web.log", "worker.log")]
+    logs = {
+        name: open(workdir / f"{name}.log", "w")
+        for name in ["simulator", *(f"worker{i}" for i in range(args.clusters))]
+    }
+    if args.db == "postgresql":
+        pg_database(args.pg_db, create=True)
     try:
-        migrate = [PY, ROOT / "manage.py", "migrate", "--noinput", "-v", "0"]
-        subprocess.run(migrate, cwd=ROOT, env=env, check=True)
-        procs.append(
-            subprocess.Popen(
-                [GUNICORN, "miaohua_site.wsgi", "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2",
-                 "--threads", "4", "--log-level", "warning"],
-                cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
-            )
-        )  # fmt: skip
-        qcluster = [PY, ROOT / "manage.py", "qcluster"]
-        procs.append(subprocess.Popen(qcluster, cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
+        subprocess.run([PY, ROOT / "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         import django
 
         django.setup()
-        report(args, measure(args, port))
+        count_coordination_writes()
+        procs.append(
+            subprocess.Popen(
+                [GUNICORN, "miaohua_site.wsgi", "-b", f"127.0.0.1:{sim_port}", "-k", "gthread", "-w", "2",
+                 "--threads", "8", "--log-level", "warning"],
+                cwd=ROOT, env=env, stdout=logs["simulator"], stderr=subprocess.STDOUT,
+            )
+        )  # fmt: skip
+        wait_for(f"http://127.0.0.1:{sim_port}/simulator/api/v1b/get_generation_form")
+        for i in range(args.clusters):
+            procs.append(
+                subprocess.Popen(
+                    [PY, ROOT / "manage.py", "qcluster"],
+                    cwd=ROOT, env=env, stdout=logs[f"worker{i}"], stderr=subprocess.STDOUT,
+                )
+            )  # fmt: skip
+        measured = measure(args)
+        for log in logs.values():
+            log.flush()
+        worker_log = "".join((workdir / f"worker{i}.log").read_text() for i in range(args.clusters))
+        report(args, measured, worker_log)
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in procs:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        for log in logs:
+        for log in logs.values():
             log.close()
+        from django.db import connections
+
+        connections.close_all()
+        if args.db == "postgresql" and not args.keep:
+            pg_database(args.pg_db, create=False)
         if args.keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(args, port: int) -> dict:
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-    from django_q.models import Task as QTask
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the simulator did not answer at {url}")
 
-    from generation import services
-    from generation.leases import lease_is_free
-    from generation.models import GeneratedImage, GenerationTask
+
+# --- The run ------------------------------------------------------------------------------------------------
+
+
+def members(k: int):
+    """K members, each connected to a Miaohua account of their own (simulator accounts made here)."""
+    from django.contrib.auth import get_user_model
+
     from miaohua_site.accounts.services import upstream_account_store
+    from miaohua_site.simulator import catalog
+    from miaohua_site.simulator.services.accounts import account_create
+
+    catalog.ensure_seeded()
+    accounts = []
+    for i in range(k):
+        email = f"member{i}@example.com"
+        account_create(email=email, password="bench", max_running_tasks=100_000, credits=10**9)
+        user = get_user_model().objects.create_user(f"member{i}", password="bench-pass-123")
+        accounts.append(upstream_account_store(user=user, email=email, password="bench"))
+    return accounts
+
+
+def put_in_flight(account, durations: list[float], *, images: int) -> list[int]:
+    """Tasks the simulator accepted for ``account``, each finishing after its duration, and our pending rows
+    for them (what sending leaves behind). Handed to the simulator's own task_submit in this process (its state
+    lives in the shared database), so the simulator counts only the engine's calls."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from generation.models import GenerationTask
+    from miaohua_site.simulator.models import SimAccount
+    from miaohua_site.simulator.services import generation as sim_generation
+    from miaohua_site.simulator.validation import task_submit_params
+
+    vendor_account = SimAccount.objects.get(email=account.email)
+    params = {**BACKGROUND_PARAMS, "n_images": images}
+    rows, now = [], timezone.now()
+    for duration in durations:
+        settings.MIAOHUA_SIMULATOR_TASK_SECONDS = duration
+        vendor_task = sim_generation.task_submit(
+            account=vendor_account, params=task_submit_params(vendor_account, params)
+        )
+        rows.append(
+            GenerationTask(
+                owner_id=account.user_id, upstream_account=account, idempotency_key=uuid.uuid4(), params=params,
+                params_sent=params, prompt=params["prompt"], versionid=params["versionid"], n_images=images,
+                output_size=params["output_size"], state=GenerationTask.State.PENDING,
+                upstream_task_id=str(vendor_task.id), claimed_at=now, submit_attempted_at=now, submitted_at=now,
+            )
+        )  # fmt: skip
+    return [task.pk for task in GenerationTask.objects.bulk_create(rows)]
+
+
+def submit_while_busy(accounts, until: float, every: float, made: list[int], stop: threading.Event) -> None:
+    """Members submit new tasks the way the Generate page does, round the team, one every ``every`` seconds."""
+    from django.db import connection
+
+    from generation.services import generation_submit
+
+    number = 0
+    try:
+        while time.time() < until and not stop.is_set():
+            account = accounts[number % len(accounts)]
+            params = {**BACKGROUND_PARAMS, "prompt": f"a new kite #{number}", "select_seed": number, "n_images": 2}
+            task = generation_submit(user=account.user, params=params, idempotency_key=uuid.uuid4())
+            made.append(task.pk)
+            number += 1
+            stop.wait(every)
+    finally:
+        connection.close()
+
+
+def measure(args) -> dict:
+    import random
+
+    from generation.models import GeneratedImage, GenerationTask
     from miaohua_site.simulator.models import SimApiCall, SimTask
 
-    wait_for(f"http://127.0.0.1:{port}/simulator/api/v1b/get_generation_form")
-    services.ensure_schedules()  # as after `migrate`: the minute schedule restarts a sweep that stopped
-    user = get_user_model().objects.create_user("bench", password="bench-pass")
-    account = upstream_account_store(user=user, email="demo@example.com", password="demo")
+    load = os.getloadavg()
+    accounts = members(args.accounts)
     rng = random.Random(7)
-
-    # N tasks in flight, finishing evenly from --first to --first + --spread seconds from now.
-    n = args.tasks
-    durations = [args.first + args.spread * i / max(1, n - 1) for i in range(n)]
-    pks = put_in_flight(account, durations, images=args.images)
+    durations = [args.first + args.spread * i / max(1, args.tasks - 1) for i in range(args.tasks)]
+    background = []
+    for account in accounts:
+        background += put_in_flight(account, durations, images=args.images)
     SimApiCall.objects.all().delete()
+    writes_before = coordination_writes()
     started = time.time()
-    services.poll_start(account_id=account.pk)  # what the submit job does after task_submit
 
-    # --steady: keep N in flight at the vendor (a new task for each one that finishes) for that long.
+    # New submissions while the background is in flight: from a moment after the start to the steady end.
+    new: list[int] = []
+    stop = threading.Event()
+    submit_until = started + max(args.steady, args.first + args.spread / 2)
+    submitter = threading.Thread(
+        target=submit_while_busy, args=(accounts, submit_until, args.submit_every, new, stop), daemon=True
+    )
+    time.sleep(min(5.0, args.first / 2))  # the engine is busy sweeping before anyone submits
+    submitter.start()
+
     steady_until = started + args.steady
-    while time.time() < steady_until:
-        running = SimTask.objects.filter(ready_at__gt=timezone.now()).count()
-        if running < n:
-            more = [args.first + rng.random() * args.spread for _ in range(n - running)]
-            pks += put_in_flight(account, more, images=args.images, first_number=len(pks))
-        time.sleep(0.5)
+    while time.time() < steady_until:  # keep N in flight per account: a new one for each the vendor finished
+        for account in accounts:
+            in_flight = GenerationTask.objects.filter(
+                upstream_account=account, state="pending", prompt=BACKGROUND_PARAMS["prompt"]
+            ).count()
+            if in_flight < args.tasks:
+                more = [args.first + rng.random() * args.spread for _ in range(args.tasks - in_flight)]
+                background += put_in_flight(account, more, images=args.images)
+        time.sleep(1.0)
+    submitter.join()
 
     deadline = time.time() + args.first + args.spread + args.timeout
+    everything = background + new
     while time.time() < deadline:
-        if not GenerationTask.objects.filter(pk__in=pks, state=GenerationTask.State.PENDING).exists():
-            break
-        time.sleep(0.5)
-    all_done_at = time.time()
-    lease = services.poll_lease_name(account.pk)
-    poll_jobs = QTask.objects.filter(func="generation.tasks.poll_sweep_job")
-    while time.time() < deadline and not (lease_is_free(lease) and poll_jobs.exists()):
-        time.sleep(0.2)  # the last poll job's report is saved once it returns
-    mirrored_at = None
-    if args.mirror:
-        while time.time() < deadline + args.timeout:
-            if not GeneratedImage.objects.filter(task_id__in=pks).exclude(mirror_state="stored").exists():
-                mirrored_at = time.time()
+        if not GenerationTask.objects.filter(pk__in=everything, state__in=("queued", "submitting", "pending")).exists():
+            if (
+                args.no_mirror
+                or not GeneratedImage.objects.filter(task_id__in=everything)
+                .exclude(mirror_state__in=("stored", "failed"))
+                .exists()
+            ):
                 break
-            time.sleep(0.5)
-
-    ready = {str(key): at.timestamp() for key, at in SimTask.objects.values_list("id", "ready_at")}
-    tasks = list(GenerationTask.objects.filter(pk__in=pks).values("state", "upstream_task_id", "finished_at"))
-    reports = [job.result for job in poll_jobs.order_by("started") if isinstance(job.result, dict)]
-    failed_jobs = QTask.objects.filter(success=False, func__startswith="generation.")
-    failures = [str(job.result).splitlines()[0][:300] for job in failed_jobs]
+        time.sleep(0.5)
+    ended = time.time()
+    stop.set()
+    time.sleep(2)  # the last sweeps' log lines
+    calls = list(SimApiCall.objects.values_list("endpoint", "at", "status", "n_ids", "account_email"))
     return {
+        "load": load,
         "started": started,
+        "ended": ended,
         "steady_until": steady_until,
-        "all_done_at": all_done_at,
-        "mirrored_at": mirrored_at,
-        "ready": ready,
-        "tasks": tasks,
-        "calls": list(SimApiCall.objects.filter(endpoint="task_results").values_list("at", "status", "n_ids")),
-        "reports": reports,
-        "failures": failures,
-        "images_stored": GeneratedImage.objects.filter(task_id__in=pks, mirror_state="stored").count(),
-        "images": GeneratedImage.objects.filter(task_id__in=pks).count(),
+        "accounts": [a.email for a in accounts],
+        "account_ids": {a.pk: a.email for a in accounts},
+        "ready": {str(k): at.timestamp() for k, at in SimTask.objects.values_list("id", "ready_at")},
+        "background": list(
+            GenerationTask.objects.filter(pk__in=background).values("pk", "state", "upstream_task_id", "finished_at")
+        ),
+        "new": list(
+            GenerationTask.objects.filter(pk__in=new).values(
+                "pk", "state", "upstream_task_id", "created_at", "submitted_at", "finished_at", "error_message"
+            )
+        ),
+        "stored": {
+            task_id: stored_at
+            for task_id, stored_at in GeneratedImage.objects.filter(task_id__in=everything, mirror_state="stored")
+            .values_list("task_id", "stored_at")
+            .order_by("stored_at")
+        },
+        "images": GeneratedImage.objects.filter(task_id__in=everything).count(),
+        "images_stored": GeneratedImage.objects.filter(task_id__in=everything, mirror_state="stored").count(),
+        "images_failed": GeneratedImage.objects.filter(task_id__in=everything, mirror_state="failed").count(),
+        "calls": calls,
+        "writes": {k: v - writes_before.get(k, 0) for k, v in coordination_writes().items()},
     }
 
 
-def report(args, m: dict) -> None:
+# --- The report -----------------------------------------------------------------------------------------------
+
+SWEEP = re.compile(r"^(?P<at>\d+\.\d+) (?P<pid>\d+) generation\.sweeps: sweep account=(?P<account>\d+) "
+                   r"in_flight=(?P<in_flight>\d+) calls=(?P<calls>\d+)", re.M)  # fmt: skip
+ACTIVE = re.compile(r"^(?P<at>\d+\.\d+) (?P<pid>\d+) miaohua_site\.workers\.engine: engine: active", re.M)
+
+
+def report(args, m: dict, worker_log: str) -> None:
     ready = m["ready"]
-    delays, steady_delays = [], []
-    states: dict[str, int] = {}
-    for task in m["tasks"]:
-        states[task["state"]] = states.get(task["state"], 0) + 1
-        if task["state"] == "done" and task["finished_at"]:
-            finished_at = ready[task["upstream_task_id"]]
-            delay = task["finished_at"].timestamp() - finished_at
-            delays.append(delay)
-            if m["started"] + args.first <= finished_at <= m["steady_until"]:
-                steady_delays.append(delay)
-    sweeps = [
-        (in_flight, calls)
-        for job in m["reports"]
-        for in_flight, calls in zip(job["in_flight_per_sweep"], job["calls_per_sweep"], strict=False)
+    done_delays = [
+        t["finished_at"].timestamp() - ready[t["upstream_task_id"]]
+        for t in m["background"] + m["new"]
+        if t["state"] == "done" and t["finished_at"] and t["upstream_task_id"] in ready
     ]
-    goal = math.ceil(args.tasks / 50)
-    at_n = [calls for in_flight, calls in sweeps if in_flight >= args.tasks]
-    complete = [(i, c) for i, c in sweeps if c]  # a sweep cut short by the time budget is the job's last
-    times = [at.timestamp() for at, _, _ in m["calls"]]
+    steady_delays = [
+        t["finished_at"].timestamp() - ready[t["upstream_task_id"]]
+        for t in m["background"]
+        if t["state"] == "done"
+        and t["finished_at"]
+        and m["started"] + args.first <= ready[t["upstream_task_id"]] <= m["steady_until"]
+    ]
+    sent = [(t["submitted_at"] - t["created_at"]).total_seconds() for t in m["new"] if t["submitted_at"]]
+    stored_new = [
+        (m["stored"][t["pk"]] - t["finished_at"]).total_seconds()
+        for t in m["new"]
+        if t["state"] == "done" and t["pk"] in m["stored"]
+    ]
+    stored_all = [
+        (m["stored"][t["pk"]] - t["finished_at"]).total_seconds()
+        for t in m["background"] + m["new"]
+        if t["state"] == "done" and t["pk"] in m["stored"] and t["finished_at"]
+    ]
+    states: dict[str, int] = defaultdict(int)
+    for t in m["background"] + m["new"]:
+        states[t["state"]] += 1
+    failures = sorted({t["error_message"] for t in m["new"] if t["state"] == "failed"})
+
+    sweeps = [match.groupdict() for match in SWEEP.finditer(worker_log)]
+    sweeps = [s for s in sweeps if m["started"] <= float(s["at"]) <= m["ended"]]
+    made_goal = sum(int(s["calls"]) == math.ceil(int(s["in_flight"]) / 50) for s in sweeps)
+    by_account: dict[str, list[float]] = defaultdict(list)
+    for s in sweeps:
+        by_account[s["account"]].append(float(s["at"]))
+    steady_from, steady_to = m["started"] + 3, max(m["steady_until"], m["started"] + args.first)
+    gaps = []
+    for times in by_account.values():
+        inside = [t for t in times if steady_from <= t <= steady_to]
+        gaps += [b - a for a, b in zip(inside, inside[1:], strict=False)]
+    actives = [match.groupdict() for match in ACTIVE.finditer(worker_log)]
+
+    task_results = [c for c in m["calls"] if c[0] == "task_results"]
+    per_account = defaultdict(list)
+    for _, at, _, _, email in task_results:
+        per_account[email].append(at.timestamp())
+    vendor_calls = [c for c in m["calls"] if c[0] != "files"]
+    writes = sum(m["writes"].values())
+
     print()
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, SQLite (WAL), "
-          f"gunicorn 2 × 4 threads (web + simulator), qcluster {args.workers} workers")  # fmt: skip
-    print(f"tasks: {len(m['tasks'])} {states}; poll jobs: {len(m['reports'])}; sweeps: {len(sweeps)}")
     print(
-        f"task_results calls per sweep with ≥ {args.tasks} in flight: {min(at_n, default=0)}–{max(at_n, default=0)}"
-        f" over {len(at_n)} sweeps (goal {goal}); sweeps making ⌈in flight / 50⌉ calls: "
-        f"{sum(c == math.ceil(i / 50) for i, c in complete)} of {len(complete)}"
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{'PostgreSQL + Redis' if args.db == 'postgresql' else 'SQLite (WAL), ORM broker'}, "
+        f"{args.clusters} qcluster × {args.workers or 'default'} workers; simulator gunicorn 2 × 8 threads; "
+        f"load average before: {m['load'][0]:.2f}"
     )
     print(
-        f"task_results calls: {len(times)}, answered 429: {sum(s == 429 for _, s, _ in m['calls'])}, "
-        f"most ids in one call: {max((ids or 0 for _, _, ids in m['calls']), default=0)}; "
-        f"highest count in any one-second window: {busiest_second(times)} (goal ≤ 6)"
+        f"{args.accounts} accounts × {args.tasks} tasks in flight, finishing "
+        f"{args.first:g}–{args.first + args.spread:g} s after they start, steady for {args.steady:g} s; {len(m['new'])} new submissions "
+        f"(one every {args.submit_every:g} s); tasks: {dict(states)}"
     )
-    for label, values in (("all tasks", delays), ("steady phase", steady_delays)):
-        if values:
-            print(
-                f"finish → done ({label}, {len(values)}): median {statistics.median(values):.2f} s, "
-                f"p95 {percentile(values, 0.95):.2f} s, max {max(values):.2f} s (goal median ≤ 2 s, p95 ≤ 5 s)"
-            )
-    for failure in m["failures"]:
-        print(f"FAILED JOB: {failure}")
-    last_ready = max(ready.values())
-    print(f"the last task was done {m['all_done_at'] - last_ready:.1f} s after the vendor finished it (±0.5 s)")
-    if args.mirror:
-        stored = f"images stored: {m['images_stored']} of {m['images']}"
-        if m["mirrored_at"]:
-            print(f"{stored}, the last {m['mirrored_at'] - last_ready:.1f} s after the vendor finished the last task")
-        else:
-            print(f"{stored} (not all within the time limit)")
+    print(f"engine became active: {len(actives)} time(s), in process(es) {sorted({a['pid'] for a in actives})}")
+    print(f"finish → done, every task: {summary(done_delays)}")
+    print(f"finish → done, background tasks finishing in the steady phase: {summary(steady_delays)}")
+    print(f"sweeps: {len(sweeps)}; making ⌈in flight / 50⌉ calls: {made_goal} of {len(sweeps)}")
+    print(
+        f"accounts swept: {len(by_account)} of {args.accounts}; longest pause between two sweeps of an account "
+        f"(steady phase): {max(gaps, default=0):.2f} s, median {statistics.median(gaps) if gaps else 0:.2f} s"
+    )
+    print(
+        f"task_results calls: {len(task_results)}, answered 429: {sum(c[2] == 429 for c in task_results)}, most ids "
+        f"in one call: {max((c[3] or 0 for c in task_results), default=0)}; busiest second of any account: "
+        f"{max((busiest_second(t) for t in per_account.values()), default=0)} (goal ≤ 6)"
+    )
+    print(f"new submissions, queued → accepted by Miaohua: {summary(sent)} (goal p95 ≤ 5 s)")
+    if not args.no_mirror:
+        print(f"new submissions, done → all images stored: {summary(stored_new)} (goal p95 ≤ 10 s)")
+        print(f"every task, done → all images stored: {summary(stored_all)}")
+        print(f"images stored {m['images_stored']} of {m['images']}, failed {m['images_failed']}")
+    print(
+        f"coordination writes: {m['writes']} = {writes} for {len(task_results)} task_results calls "
+        f"({writes / max(1, len(task_results)):.2f} per call) and {len(vendor_calls)} vendor calls in all "
+        f"({writes / max(1, len(vendor_calls)):.2f} per call; goal ≤ 1.5)"
+    )
+    for failure in failures:
+        print(f"FAILED: {failure}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--images", type=int, default=2, help="images per task (n_images)")
+    parser.add_argument("--accounts", type=int, default=10, help="members, each with a Miaohua account (K)")
+    parser.add_argument("--tasks", type=int, default=100, help="tasks in flight per account (N)")
+    parser.add_argument("--images", type=int, default=2, help="images per background task (n_images)")
     parser.add_argument("--first", type=float, default=20.0, help="seconds until the first task finishes")
     parser.add_argument("--spread", type=float, default=60.0, help="seconds over which the tasks finish")
-    parser.add_argument("--workers", type=int, default=2, help="qcluster workers")
-    parser.add_argument("--budget", type=float, default=120.0, help="a poll job's time budget (seconds)")
-    parser.add_argument("--steady", type=float, default=0.0, help="keep N in flight for this many seconds")
-    parser.add_argument("--mirror", action="store_true", help="download every image (off: states only)")
+    parser.add_argument("--steady", type=float, default=60.0, help="keep N in flight per account this long")
+    parser.add_argument("--submit-every", type=float, default=0.5, help="seconds between new submissions")
+    parser.add_argument("--new-task-seconds", type=float, default=4.0, help="how long a new submission takes")
+    parser.add_argument("--workers", type=int, default=0, help="qcluster workers (0: the default, Q_WORKERS)")
+    parser.add_argument("--clusters", type=int, default=1, help="qcluster processes")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-db", default="bench_poller", help="the PostgreSQL database made (and dropped)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the broker with --db postgresql")
+    parser.add_argument("--no-mirror", action="store_true", help="states only, no image downloads")
     parser.add_argument("--timeout", type=float, default=120.0, help="extra seconds to wait for the end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
-    run(parser.parse_args())
+    args = parser.parse_args()
+    if args.pg_db in ("postgres", "test"):
+        parser.error("--pg-db must be a database of its own (it is dropped)")
+    run(args)
 
 
 if __name__ == "__main__":

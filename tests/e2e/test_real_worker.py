@@ -1,101 +1,19 @@
 """End to end with a real django-q2 worker process (`manage.py qcluster`), as in production: the dashboard
-enqueues, the worker submits, polls and stores images; a worker killed mid-poll loses nothing and sends
-nothing twice. The simulator answers on Django's live server; the worker shares the test database."""
+stores a task, the engine in the worker sends, polls and stores images; a worker killed mid-poll loses nothing
+and sends nothing twice. The simulator answers on Django's live server; the worker shares the test database."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.urls import reverse
-from django_q.conf import Conf
 
 from generation.models import GenerationTask
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import stats
+from tests.e2e.conftest import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 State = GenerationTask.State
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Worker:
-    """`manage.py qcluster` in its own process group, pointed at the test database and the simulator."""
-
-    def __init__(self, env):
-        self.env = env
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=ROOT,
-            env=self.env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def kill(self):
-        """As a crash would: no chance to finish anything."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def worker(live_server, settings, monkeypatch, tmp_path):
-    monkeypatch.setattr(Conf, "SYNC", False)  # the dashboard only enqueues; the worker process does the work
-    settings.MIAOHUA_API_BASE = live_server.url + "/simulator/api/v1b/"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "miaohua_site.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "CREDENTIALS_KEY": settings.CREDENTIALS_KEY,
-        "ALLOWED_HOSTS": "*",
-        "DATABASE_URL": database_url(),
-        "MIAOHUA_API_BASE": settings.MIAOHUA_API_BASE,
-        "MIAOHUA_SIMULATOR": "0",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "CACHE_DIR": str(tmp_path / "cache"),
-        "Q_WORKERS": "2",
-        "GENERATION_POLL_INTERVAL_SECONDS": "0.2",
-        "WORKERS_ENGINE_LEASE_SECONDS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    process = Worker(env)
-    process.start()
-    yield process
-    process.stop()
-
-
-def wait_for(condition, timeout=40.0, every=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
 
 
 def submit(user, prompt):
