@@ -1,6 +1,7 @@
 """Shared fixtures: the simulator reached over real HTTP, and the owner / teammate / outsider / admin users."""
 
 import os
+import uuid
 
 import pytest
 
@@ -16,6 +17,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test starts with a cache of its own (catalogs, their refresh locks, sessions): nothing an earlier test
+    cached, or left locked, answers for this one. A new key prefix, never ``clear()``: that would empty a Redis
+    shared with others."""
+    run = uuid.uuid4().hex[:8]
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-{run}"}
+        for alias, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture
@@ -54,3 +67,4 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
     }
+
