@@ -16,7 +16,7 @@ from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
-from miaohua_site.upstream.errors import UpstreamError
+from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
 
 RECENT_TASKS = 12
 
@@ -260,7 +260,8 @@ def queue_badge(request):
 @upstream_account_required
 @require_http_methods(["GET", "POST"])
 def describe(request):
-    """img2txt: a caption for an image (synchronous, short timeout: ARCHITECTURE "What runs where")."""
+    """img2txt: a caption for an image, asked while the person waits (the interactive client profile: one try,
+    a short read timeout, a plain message when Miaohua is slow; ARCHITECTURE "What runs where")."""
     from generation.forms import DescribeForm
 
     form = DescribeForm(request.POST or None, request.FILES or None, initial={"image_from": request.GET.get("from")})
@@ -270,12 +271,15 @@ def describe(request):
         if source is None:
             form.add_error("image", "Upload an image or pick one from your history.")
         else:
+            client = client_for_account(request.user.upstream_account, interactive=True)
             try:
-                caption = submission.image_describe(
-                    input_image=source, client=client_for_account(request.user.upstream_account)
-                )
+                caption = submission.image_describe(input_image=source, client=client)
+            except UpstreamTimeout as exc:
+                error = exc.user_message  # "Miaohua took longer than 10 s to answer; try again."
             except UpstreamError as exc:
-                error = exc.user_message
+                error = f"Miaohua could not describe this image: {exc.user_message}"
+            finally:
+                client.close()
     preview = None
     from_id = form["image_from"].value()
     if from_id and str(from_id).isdigit():

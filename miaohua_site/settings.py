@@ -182,6 +182,8 @@ if MIAOHUA_API_BASE is None:
     MIAOHUA_API_BASE = env_str("MIAOHUA_SIMULATOR_BASE", "http://127.0.0.1:8000/simulator/api/v1b/")
 MIAOHUA_CONNECT_TIMEOUT = env_float("MIAOHUA_CONNECT_TIMEOUT", 5.0)
 MIAOHUA_READ_TIMEOUT = env_float("MIAOHUA_READ_TIMEOUT", 30.0)
+# The calls a web request makes itself (credential check, img2txt): no retries, at most this read timeout.
+MIAOHUA_INTERACTIVE_TIMEOUT = env_float("MIAOHUA_INTERACTIVE_TIMEOUT", 10.0)
 # Hosts images may be downloaded from: the upstream's own host plus MIAOHUA_IMAGE_HOSTS.
 MIAOHUA_IMAGE_HOSTS = [urlsplit(MIAOHUA_API_BASE).hostname, *env_list("MIAOHUA_IMAGE_HOSTS", [])]
 

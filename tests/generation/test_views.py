@@ -2,6 +2,7 @@
 
 import io
 import re
+import time
 import uuid
 
 import pytest
@@ -293,6 +294,21 @@ def test_describe_gives_a_caption_to_use_as_prompt(connected):
     caption = response.context["caption"]
     assert caption
     assert "Use as prompt" in response.content.decode()
+
+
+@live
+def test_describe_with_a_slow_vendor_says_so_plainly_within_the_timeout(connected, settings):
+    settings.MIAOHUA_INTERACTIVE_TIMEOUT = 1  # the interactive profile: at most this read timeout, no retries
+    settings.MIAOHUA_SIMULATOR_FAULTS = "slow_seconds=4,endpoints=img2txt"
+
+    started = time.monotonic()
+    response = connected.post(reverse("describe"), {"image": png(colour="red")})
+    took = time.monotonic() - started
+
+    assert response.status_code == 200 and took < 3.5  # one try of 1 s (plus the upload), not 4 × 30 s
+    assert "Miaohua took longer than 1 s to answer; try again." in response.content.decode()
+    assert response.context["caption"] is None
+    settings.MIAOHUA_SIMULATOR_FAULTS = ""
 
 
 @live
