@@ -22,3 +22,11 @@ def images_mirror_job(task_id: int, refresh_links: bool = False) -> dict:
 def generation_recover_job() -> dict:
     """The one-minute schedule: restart lapsed sweeps, recover stuck tasks, retry failed downloads."""
     return services.generation_recover()
+
+
+def catalog_refresh_job(account_id: int, specs: list) -> dict:
+    """Fetch vendor catalogs into the cache for pages to read (generation.catalog); the asker holds each one's
+    lock, this job releases it. Safe to run twice: a second run fetches again."""
+    from generation import catalog
+
+    return catalog.catalog_refresh(account_id=account_id, specs=specs)

@@ -201,7 +201,12 @@ GENERATION_REQUEUE_AFTER_SECONDS = env_int("GENERATION_REQUEUE_AFTER_SECONDS", 3
 GENERATION_MIRROR_IMAGES = env_bool("GENERATION_MIRROR_IMAGES", True)
 GENERATION_MIRROR_MAX_ATTEMPTS = env_int("GENERATION_MIRROR_MAX_ATTEMPTS", 5)
 GENERATION_MIRROR_LEASE_SECONDS = env_int("GENERATION_MIRROR_LEASE_SECONDS", 600)
-CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)
+# Vendor catalogs (generation/catalog.py): refreshed by the worker, read by pages from the cache.
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)  # fresh for this long, then refreshed on next read
+CATALOG_STALE_SECONDS = env_int("CATALOG_STALE_SECONDS", 7 * 24 * 3600)  # served stale while a refresh runs
+CATALOG_REFRESH_LOCK_SECONDS = env_int("CATALOG_REFRESH_LOCK_SECONDS", 300)  # one refresh at a time, at most this
+CATALOG_RETRY_SECONDS = env_int("CATALOG_RETRY_SECONDS", 30)  # after a failed refresh, before pages ask again
+CATALOG_WAIT_SECONDS = env_int("CATALOG_WAIT_SECONDS", 60)  # a placeholder then says it waited, with a retry
 
 # The simulator (see miaohua_site/simulator/): how it behaves, all overridable for tests.
 MIAOHUA_SIMULATOR_TASK_SECONDS = env_float("MIAOHUA_SIMULATOR_TASK_SECONDS", 4.0)

@@ -68,3 +68,35 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
     }
 
+
+class JobQueue:
+    """django-q2's queue in the test database, as a worker would see it; ``run()`` plays the worker."""
+
+    def jobs(self, func: str | None = None) -> list[dict]:
+        from django_q.models import OrmQ
+
+        tasks = [row.task for row in OrmQ.objects.order_by("id")]
+        return [task for task in tasks if func is None or task.get("func") == func]
+
+    def run(self) -> int:
+        from django.utils.module_loading import import_string
+        from django_q.models import OrmQ
+
+        ran = 0
+        for row in list(OrmQ.objects.order_by("id")):
+            task = row.task
+            row.delete()
+            import_string(task["func"])(*task["args"], **task["kwargs"])
+            ran += 1
+        return ran
+
+
+@pytest.fixture
+def queued_jobs(monkeypatch):
+    """django-q2 as in production: jobs wait in the queue (the ORM broker of the test database, even on a Redis
+    run) until the test plays the worker with ``queued_jobs.run()``; the page under test only enqueues."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", "default")
+    return JobQueue()

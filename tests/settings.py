@@ -33,6 +33,7 @@ else:  # a key prefix of its own per run: nothing cached by an earlier run is re
     RUN = f"test-{uuid.uuid4().hex[:12]}"
     CACHES = {alias: {**config, "KEY_PREFIX": f"{RUN}-{alias}"} for alias, config in CACHES.items()}
 # What a test leaves in a shared Redis (each test has its own key prefix: tests/conftest.py) expires soon.
+CATALOG_STALE_SECONDS = 3600
 SESSION_COOKIE_AGE = 3600
 # The SQLite test database is a file (not memory), so a real worker process can share it (tests/e2e/).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
