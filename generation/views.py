@@ -209,10 +209,11 @@ def controlnet_unit(request):
 @login_required
 @require_GET
 def task_card(request, pk):
-    """The polled task card: re-rendered every ~2 s while the task moves; 286 (stop polling) once final."""
-    task = selectors.task_for_user(request.user, pk)
+    """The polled task card: re-rendered every ~2 s while the task moves or its images are being stored; 286
+    (stop polling) once settled. Three queries: the user, the task, its images (the session is cached)."""
+    task = selectors.task_card_for_user(request.user, pk)
     response = TemplateResponse(request, "generation/_task_card.html", {"task": task})
-    if task.is_final:
+    if task.is_settled:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
