@@ -270,7 +270,7 @@ def test_the_catalog_page_renders_at_once_and_its_results_fill_in(member, queued
 
     content = page.content.decode()
     assert page.status_code == 200 and time.monotonic() - started < 1.5 and stats.calls() == 0
-    assert "Loading loras from Miaohua…" in content and 'value="paper"' in content
+    assert "Loading the list from Miaohua…" in content and 'value="paper"' in content
     assert 'hx-get="?kind=lora&amp;q=paper"' in content
     waiting = member.get(reverse("catalog"), {"kind": "lora", "q": "paper"}, HTTP_HX_REQUEST="true")
     assert waiting.status_code == 200 and "<html" not in waiting.content.decode()  # the fragment, polling
