@@ -67,6 +67,9 @@ class Worker:
 def worker(live_server, settings, monkeypatch, tmp_path):
     monkeypatch.setattr(Conf, "SYNC", False)  # the dashboard only enqueues; the worker process does the work
     settings.MIAOHUA_API_BASE = live_server.url + "/simulator/api/v1b/"
+    # One cache for the dashboard and the worker, as in production: the worker writes the catalogs pages read.
+    cache = {"BACKEND": "miaohua_site.cache.FileBasedCache", "LOCATION": str(tmp_path / "cache")}
+    settings.CACHES = {"default": cache, "sessions": {**cache, "LOCATION": str(tmp_path / "cache" / "sessions")}}
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "miaohua_site.settings",
@@ -122,6 +125,11 @@ def submit(user, prompt):
 def test_a_task_from_the_form_is_finished_by_the_worker(worker, client, owner):
     upstream_account_store(user=owner, email="demo@example.com", password="demo")
     client.force_login(owner)
+    page = client.get(reverse("generate"))  # a cold cache: placeholders, and the worker fetches the catalogs
+    assert "Loading the model list from Miaohua" in page.content.decode()
+    for picker in ("models", "loras", "sizes", "controlnets"):
+        url = reverse("generate_picker", args=[picker])
+        assert wait_for(lambda url=url: client.get(url).status_code == 286), picker
     response = client.post(
         reverse("generate"),
         {

@@ -302,12 +302,16 @@ def test_a_refresh_for_a_disconnected_account_releases_its_locks(member, owner, 
     assert not any(entry.refreshing for entry in entries.values())
 
 
-def test_picker_urls_are_for_connected_members_and_take_any_input(member, outsider, queued_jobs):
+def test_picker_urls_are_for_connected_members_and_take_any_input(member, outsider, admin_user, queued_jobs):
     url = reverse("generate_picker", args=["models"])
     visitor = Client()
     assert is_login_page(visitor.get(url))
     visitor.force_login(outsider)  # signed in, no Miaohua account
     assert visitor.get(url)["Location"].startswith(reverse("upstream_settings"))
+    upstream_account_store(user=admin_user, email="demo@example.com", password="demo")
+    admin = Client()
+    admin.force_login(admin_user)
+    assert admin.get(url).status_code == 200  # an admin with an account: the same placeholder, nothing more
 
     assert picker(member, "nonsense").status_code == 404
     assert picker(member, "status").status_code in (200, 286)

@@ -73,7 +73,8 @@ def test_a_failed_download_shows_its_reason_and_ends_the_polling(member, owner, 
 
     content = response.content.decode()
     assert response.status_code == 286 and not polls(response)
-    assert "Not stored: Miaohua&#x27;s link answered 403." in content and "tried again in a few minutes: reload to see it" in content
+    assert "Not stored: Miaohua&#x27;s link answered 403." in content
+    assert "tried again in a few minutes: reload to see it" in content
     assert reverse("image_file", args=[second.pk, "thumb"]) in content
 
     GeneratedImage.objects.filter(pk=first.pk).update(mirror_attempts=5)  # no attempt left: no promise either
