@@ -483,7 +483,8 @@ def report(args, m: dict, worker_log: str) -> None:
     )
     print(
         f"{args.accounts} accounts × {args.tasks} tasks in flight, finishing "
-        f"{args.first:g}–{args.first + args.spread:g} s after they start, steady for {args.steady:g} s; {len(m['new'])} new submissions "
+        f"{args.first:g}–{args.first + args.spread:g} s after they start, steady for {args.steady:g} s; "
+        f"{len(m['new'])} new submissions "
         f"(one every {args.submit_every:g} s); tasks: {dict(states)}"
     )
     print(f"engine became active: {len(actives)} time(s), in process(es) {sorted({a['pid'] for a in actives})}")

@@ -10,6 +10,15 @@ from miaohua_site.forms import StudioForm
 CUSTOM = "custom"
 SAME_AS_INIT = ""
 
+# The Generate form's pickers whose choices come from a vendor catalog (generation.catalog.GENERATE_PICKERS).
+PICKER_WORDS = {
+    "models": "model list",
+    "loras": "LoRA list",
+    "sizes": "output sizes",
+    "controlnets": "ControlNet types",
+}
+LOADING = "Miaohua's {lists} {verb} still loading: everything you entered is kept — press Generate again in a moment."
+
 
 def _number(widget_step=None, **attrs):
     if widget_step is not None:
@@ -132,8 +141,11 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         help_text="0 is Miaohua's default; higher is stricter. Saved for you.",
     )
 
-    def __init__(self, *args, base_models=(), loras=(), private_models=(), resolutions=None, **kwargs):
+    def __init__(self, *args, base_models=(), loras=(), private_models=(), resolutions=None, loading=(), **kwargs):
+        """``loading``: the pickers whose catalog has not arrived yet (their value is kept, and the form does not
+        submit until they are here)."""
         super().__init__(*args, **kwargs)
+        self.loading = set(loading)
         self.base_models = {m.versionid: m for m in base_models}
         self.fields["versionid"].choices = [(m.versionid, m.model_name) for m in base_models]
         lora_choices = [("", "None")]
@@ -151,15 +163,37 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         if not self.initial.get("versionid") and base_models:
             default = "sgl_artist_v0.3.5_0925"  # the vendor's documented default
             self.initial["versionid"] = default if default in self.base_models else base_models[0].versionid
-        if "output_size" not in self.initial:
-            flat = [size for sizes in self.presets.values() for size in sizes]
-            self.initial["output_size"] = "960x960" if "960x960" in flat else (flat[0] if flat else CUSTOM)
-        size = self.initial.get("output_size")
-        if not self.is_bound and size and all(size not in sizes for sizes in self.presets.values()):
-            self.initial["output_size"] = CUSTOM  # a size that is no preset: show it in the custom fields
-            self.initial["width"], _, self.initial["height"] = size.partition("x")
+        if "sizes" in self.loading:
+            size = self.initial.get("output_size")
+            if not self.is_bound and size and "x" in size:  # ready in the custom fields, whatever the presets
+                self.initial.setdefault("width", size.partition("x")[0])
+                self.initial.setdefault("height", size.partition("x")[2])
+        else:
+            if "output_size" not in self.initial:
+                flat = [size for sizes in self.presets.values() for size in sizes]
+                self.initial["output_size"] = "960x960" if "960x960" in flat else (flat[0] if flat else CUSTOM)
+            size = self.initial.get("output_size")
+            if not self.is_bound and size and all(size not in sizes for sizes in self.presets.values()):
+                self.initial["output_size"] = CUSTOM  # a size that is no preset: show it in the custom fields
+                self.initial["width"], _, self.initial["height"] = size.partition("x")
+        # A list still loading keeps the value as it is (a placeholder carries it) until the list is here.
+        for picker, name in (("models", "versionid"), ("loras", "lora_versionid"), ("sizes", "output_size")):
+            value = self[name].value() if picker in self.loading else None
+            if value and isinstance(value, str):
+                self.fields[name].choices = [*self.fields[name].choices, (value, value)]
         if not self.is_bound and not self.initial.get("idempotency_key"):
             self.initial["idempotency_key"] = uuid.uuid4()
+
+    def waiting_for(self) -> list[str]:
+        """The lists this (posted) form needs that are still loading."""
+        data = self.data
+        needed = {
+            "models": True,
+            "loras": bool(data.get("lora_versionid")),
+            "sizes": data.get("output_size") not in (None, SAME_AS_INIT, CUSTOM),
+            "controlnets": any(key.startswith("cn-") and key.endswith("-cn") for key in data),
+        }
+        return [picker for picker in PICKER_WORDS if picker in self.loading and needed[picker]]
 
     @staticmethod
     def _presets(resolutions: dict) -> dict[str, list[str]]:
@@ -205,6 +239,12 @@ class GenerateForm(ImageSourceMixin, StudioForm):
                 self.add_error("strength", "Enter an image strength between 0 and 1.")
         if data.get("lora_versionid") and data.get("lora_weight") is None and "lora_weight" not in self.errors:
             self.add_error("lora_weight", "Enter a LoRA weight between 0 and 2.")
+        waiting = self.waiting_for()
+        if waiting:
+            words = [PICKER_WORDS[picker] for picker in waiting]
+            lists = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+            verb = "is" if len(words) == 1 and not lists.endswith("s") else "are"
+            self.add_error("versionid", LOADING.format(lists=lists, verb=verb))
         return data
 
 
@@ -251,9 +291,13 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
     image_input = forms.IntegerField(required=False, widget=forms.HiddenInput)
     image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, controlnets=(), **kwargs):
+    def __init__(self, *args, controlnets=(), loading=False, **kwargs):
+        """``loading``: the ControlNet lists have not arrived yet; the unit keeps its type as it is meanwhile."""
         super().__init__(*args, **kwargs)
         self.fields["cn"].choices = [(c.name, c.local_name or c.name) for c in controlnets]
+        kept = self.data.get(self.add_prefix("cn")) if self.is_bound else self.initial.get("cn")
+        if loading and kept and isinstance(kept, str):
+            self.fields["cn"].choices = [*self.fields["cn"].choices, (kept, kept)]
         self.fields["control_processor"].choices = [(p, p) for p in rules.CN_PROCESSORS.get(self.cn_type, [])]
 
     @property

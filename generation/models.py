@@ -122,6 +122,28 @@ class GenerationTask(models.Model):
         """How long the task has taken (so far)."""
         return (self.finished_at or timezone.now()) - self.created_at
 
+    @property
+    def is_settled(self) -> bool:
+        """Final and nothing left to store, so its card stops polling. A failed download settles too: its reason
+        is shown, and the recovery's retries are minutes apart (1, 2, 4 … min), not worth a poll every 2 s. A
+        download still waiting long after the task finished (no worker?) stops the polling as well."""
+        if not self.is_final:
+            return False
+        if not getattr(settings, "GENERATION_MIRROR_IMAGES", True) or self.storing_overdue:
+            return True
+        return not self.images_waiting
+
+    @property
+    def images_waiting(self) -> int:
+        """How many of its images are still to be stored (from the prefetched images when there are)."""
+        return sum(image.mirror_state == GeneratedImage.MirrorState.WAITING for image in self.images.all())
+
+    @property
+    def storing_overdue(self) -> bool:
+        """Finished longer ago than a download may take (GENERATION_MIRROR_LEASE_SECONDS)."""
+        limit = float(getattr(settings, "GENERATION_MIRROR_LEASE_SECONDS", 600))
+        return self.finished_at is not None and (timezone.now() - self.finished_at).total_seconds() > limit
+
 
 def _task_folder(task: GenerationTask) -> str:
     created = task.created_at or timezone.now()
@@ -189,6 +211,11 @@ class GeneratedImage(models.Model):
     @property
     def is_stored(self) -> bool:
         return self.mirror_state == self.MirrorState.STORED
+
+    @property
+    def retries_left(self) -> bool:
+        """A failed download the recovery schedule will try again (up to GENERATION_MIRROR_MAX_ATTEMPTS)."""
+        return self.mirror_attempts < int(getattr(settings, "GENERATION_MIRROR_MAX_ATTEMPTS", 5))
 
 
 def input_image_path(image: "InputImage", filename: str) -> str:

@@ -59,6 +59,11 @@ def task_for_user(user, pk) -> GenerationTask:
     return get_object_or_404(tasks_visible_to(user).select_related("upstream_account", "owner"), pk=pk)
 
 
+def task_card_for_user(user, pk) -> GenerationTask:
+    """One visible task with its images (one query for the task, one for the images), or Http404: the card."""
+    return get_object_or_404(tasks_visible_to(user).prefetch_related("images"), pk=pk)
+
+
 def task_owned_by(user, pk) -> GenerationTask:
     """One of the user's own tasks (to change it), or Http404."""
     return get_object_or_404(own_tasks(user), pk=pk)

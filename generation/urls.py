@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("generate/", views.generate, name="generate"),
     path("generate/controlnet-unit/", views.controlnet_unit, name="controlnet_unit"),
+    path("generate/pickers/<slug:name>/", views.generate_picker, name="generate_picker"),
     path("generate/pick-image/", views.image_picker, name="image_picker"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/card/", views.task_card, name="task_card"),

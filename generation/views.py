@@ -1,7 +1,9 @@
-"""Generation pages: thin views. Catalog reads are cached (generation.catalog); everything that talks to the
-vendor for a task runs in the worker (generation.tasks); pages and htmx polls read only our database."""
+"""Generation pages: thin views. Catalogs are read from the cache, refreshed by the worker (generation.catalog);
+everything that talks to the vendor for a task runs in the worker (generation.tasks); pages and htmx polls read
+only our database and cache. The one call a page makes itself is img2txt ("Describe"), interactively."""
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
@@ -16,7 +18,7 @@ from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
-from miaohua_site.upstream.errors import UpstreamError
+from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
 
 RECENT_TASKS = 12
 
@@ -24,29 +26,6 @@ RECENT_TASKS = 12
 @login_required
 def home(request):
     return redirect("generate")
-
-
-def _catalogs(account, *, refresh=False):
-    """Everything the Generate form's pickers need, from the (cached) vendor catalogs."""
-    base = catalog.base_models(account, refresh=refresh)
-    form_spec = catalog.generation_form(account, refresh=refresh)
-    return {
-        "base_models": base.value,
-        "loras": catalog.lora_models(account, refresh=refresh).value,
-        "private_models": catalog.private_models(account, refresh=refresh).value,
-        "resolutions": form_spec.value.resolutions,
-        "cn_artist": catalog.controlnets(account, opensource=False, refresh=refresh).value,
-        "cn_opensource": catalog.controlnets(account, opensource=True, refresh=refresh).value,
-        "fetched_at": base.fetched_at,
-    }
-
-
-def _form_kwargs(cats):
-    return {k: cats[k] for k in ("base_models", "loras", "private_models", "resolutions")}
-
-
-def _controlnets_for(cats, model):
-    return cats["cn_opensource"] if model is not None and model.is_opensource else cats["cn_artist"]
 
 
 def _unit_prefixes(data) -> list[int]:
@@ -67,7 +46,7 @@ def _resolve_image(user, upload, input_id, from_id):
     return None
 
 
-def _initial_from_request(request, cats):
+def _initial_from_request(request):
     """Pre-fill: "reuse these settings" (?task=), "use as init image" (?init_from=), "use as ControlNet image"
     (?cn_from=), "generate with this" (?versionid=, ?lora=, ?prompt=)."""
     initial, units = {}, []
@@ -112,20 +91,48 @@ def _image_previews(user, form, units):
         unit.image_preview = preview(value(unit, "image_input"), value(unit, "image_from"))
 
 
+def _with_urls(pickers: dict, form) -> dict:
+    """Each picker's placeholder keeps the form's current value (a POST while it loads loses nothing) and polls
+    with it, so the picker arrives with that value chosen."""
+    kept = {"models": ["versionid"], "loras": ["lora_versionid"], "sizes": ["output_size"], "controlnets": []}
+    for name, picker in pickers.items():
+        picker.keep = [(field, form[field].value()) for field in kept[name] if form[field].value()]
+        picker.url = reverse("generate_picker", args=[name]) + ("?" + urlencode(picker.keep) if picker.keep else "")
+    return pickers
+
+
+def _page_context(request, cats, form, units) -> dict:
+    _image_previews(request.user, form, units)
+    recent = selectors.tasks_visible_to(request.user).filter(owner=request.user).prefetch_related("images")
+    return {
+        "form": form,
+        "units": units,
+        "cats": cats,
+        "pickers": _with_urls(cats.pickers, form),
+        "max_units": rules.MAX_CONTROLNETS,
+        "cn_processors": rules.CN_PROCESSORS,
+        "cn_options": rules.CN_OPTIONS,
+        "tasks": recent[:RECENT_TASKS],
+        "highlight": request.GET.get("task"),
+        "units_have_errors": any(unit.errors for unit in units),
+        "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
+    }
+
+
 @upstream_account_required
 @require_http_methods(["GET", "POST"])
 def generate(request):
+    """The Generate page. Its catalogs come from the cache (never from the vendor): a picker whose catalog has
+    not arrived yet is a placeholder that polls ``generate_picker`` until the worker has fetched it."""
     account = request.user.upstream_account
-    try:
-        cats = _catalogs(account, refresh=request.GET.get("refresh") == "1")
-    except UpstreamError as exc:
-        return TemplateResponse(request, "generation/generate.html", {"catalog_error": exc.user_message}, status=503)
+    cats = catalog.generate_catalogs(account, force=request.GET.get("refresh") == "1")
+    cn_loading = "controlnets" in cats.loading
 
     if request.method == "POST":
-        form = GenerateForm(request.POST, request.FILES, **_form_kwargs(cats))
-        controlnets = _controlnets_for(cats, form.selected_model)
+        form = GenerateForm(request.POST, request.FILES, **cats.form_kwargs())
+        controlnets = cats.controlnets_for(form.selected_model)
         units = [
-            ControlNetForm(request.POST, request.FILES, prefix=f"cn-{i}", controlnets=controlnets)
+            ControlNetForm(request.POST, request.FILES, prefix=f"cn-{i}", controlnets=controlnets, loading=cn_loading)
             for i in _unit_prefixes(request.POST)
         ]
         valid = form.is_valid() & all([unit.is_valid() for unit in units])
@@ -138,27 +145,16 @@ def generate(request):
             seed = "keep_seed=1" if form.cleaned_data.get("keep_seed") else "fresh_seed=1"
             return redirect(f"{reverse('generate')}?task={task.pk}&{seed}#task-{task.pk}")
     else:
-        initial, unit_initials = _initial_from_request(request, cats)
+        initial, unit_initials = _initial_from_request(request)
         initial.setdefault("sensitive_limit_value", account.sensitive_limit_value)
-        form = GenerateForm(initial=initial, **_form_kwargs(cats))
-        controlnets = _controlnets_for(cats, form.selected_model or (cats["base_models"][:1] or [None])[0])
+        form = GenerateForm(initial=initial, **cats.form_kwargs())
+        controlnets = cats.controlnets_for(form.selected_model or (cats.base_models[:1] or [None])[0])
         units = [
-            ControlNetForm(initial=u, prefix=f"cn-{i}", controlnets=controlnets) for i, u in enumerate(unit_initials)
+            ControlNetForm(initial=u, prefix=f"cn-{i}", controlnets=controlnets, loading=cn_loading)
+            for i, u in enumerate(unit_initials)
         ]
 
-    _image_previews(request.user, form, units)
-    context = {
-        "form": form,
-        "units": units,
-        "cats": cats,
-        "max_units": rules.MAX_CONTROLNETS,
-        "cn_processors": rules.CN_PROCESSORS,
-        "cn_options": rules.CN_OPTIONS,
-        "tasks": selectors.tasks_visible_to(request.user).filter(owner=request.user)[:RECENT_TASKS],
-        "highlight": request.GET.get("task"),
-        "units_have_errors": any(unit.errors for unit in units),
-        "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
-    }
+    context = _page_context(request, cats, form, units)
     # A POST that reaches here did not make a task (a valid one has redirected): its errors are shown.
     return TemplateResponse(
         request, "generation/generate.html", context, status=400 if request.method == "POST" else 200
@@ -167,18 +163,45 @@ def generate(request):
 
 @upstream_account_required
 @require_GET
+def generate_picker(request, name):
+    """One picker of the Generate form, polled by its placeholder every second: the placeholder again while its
+    catalog loads, else the real picker (or the reason it failed, with a retry) with status 286, ending the poll.
+    ``status`` is the line that says how fresh the catalogs are, polled while a refresh runs."""
+    if name not in (*catalog.GENERATE_PICKERS, "status"):
+        raise Http404("No such picker.")
+    only = None if name == "status" else [name]
+    cats = catalog.generate_catalogs(request.user.upstream_account, only=only, force=request.GET.get("retry") == "1")
+    if name == "status":
+        response = TemplateResponse(request, "generation/generate.html#catalog_status", {"cats": cats})
+        if not cats.refreshing:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    kept = ("versionid", "lora_versionid", "output_size")
+    initial = {key: request.GET[key][:200] for key in kept if request.GET.get(key)}
+    form = GenerateForm(initial=initial, **cats.form_kwargs())
+    pickers = _with_urls({name: cats.picker(name)}, form)
+    context = {"form": form, "cats": cats, "pickers": pickers, "picker": pickers[name]}
+    response = TemplateResponse(request, f"generation/generate.html#{name}_picker", context)
+    if not pickers[name].waiting:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+@upstream_account_required
+@require_GET
 def controlnet_unit(request):
-    """A fresh ControlNet unit for the form (htmx `beforeend`): the units already typed are left untouched."""
+    """A fresh ControlNet unit for the form (htmx `beforeend`): the units already typed are left untouched.
+    Its types come from the cached lists; while they load, a short note says so (and a refresh is asked)."""
     present = {int(i) for i in request.GET.getlist("present") if i.isdigit()}
     free = [i for i in range(rules.MAX_CONTROLNETS) if i not in present]
     if not free:
         return TemplateResponse(request, "generation/generate.html#cn_limit", {"max_units": rules.MAX_CONTROLNETS})
-    try:
-        cats = _catalogs(request.user.upstream_account)
-    except UpstreamError as exc:
-        return TemplateResponse(request, "generation/generate.html#cn_error", {"error": exc.user_message})
-    model = next((m for m in cats["base_models"] if m.versionid == request.GET.get("versionid")), None)
-    unit = ControlNetForm(prefix=f"cn-{free[0]}", controlnets=_controlnets_for(cats, model))
+    cats = catalog.generate_catalogs(request.user.upstream_account, only=["controlnets"])
+    picker = cats.picker("controlnets")
+    if not picker.ready:
+        return TemplateResponse(request, "generation/generate.html#cn_error", {"picker": picker})
+    model = next((m for m in cats.base_models if m.versionid == request.GET.get("versionid")), None)
+    unit = ControlNetForm(prefix=f"cn-{free[0]}", controlnets=cats.controlnets_for(model))
     unit.image_preview = None
     return TemplateResponse(request, "generation/generate.html#cn_unit", {"unit": unit, "cn_options": rules.CN_OPTIONS})
 
@@ -186,10 +209,11 @@ def controlnet_unit(request):
 @login_required
 @require_GET
 def task_card(request, pk):
-    """The polled task card: re-rendered every ~2 s while the task moves; 286 (stop polling) once final."""
-    task = selectors.task_for_user(request.user, pk)
+    """The polled task card: re-rendered every ~2 s while the task moves or its images are being stored; 286
+    (stop polling) once settled. Three queries: the user, the task, its images (the session is cached)."""
+    task = selectors.task_card_for_user(request.user, pk)
     response = TemplateResponse(request, "generation/_task_card.html", {"task": task})
-    if task.is_final:
+    if task.is_settled:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
@@ -260,7 +284,8 @@ def queue_badge(request):
 @upstream_account_required
 @require_http_methods(["GET", "POST"])
 def describe(request):
-    """img2txt: a caption for an image (synchronous, short timeout: ARCHITECTURE "What runs where")."""
+    """img2txt: a caption for an image, asked while the person waits (the interactive client profile: one try,
+    a short read timeout, a plain message when Miaohua is slow; ARCHITECTURE "What runs where")."""
     from generation.forms import DescribeForm
 
     form = DescribeForm(request.POST or None, request.FILES or None, initial={"image_from": request.GET.get("from")})
@@ -270,12 +295,15 @@ def describe(request):
         if source is None:
             form.add_error("image", "Upload an image or pick one from your history.")
         else:
+            client = client_for_account(request.user.upstream_account, interactive=True)
             try:
-                caption = submission.image_describe(
-                    input_image=source, client=client_for_account(request.user.upstream_account)
-                )
+                caption = submission.image_describe(input_image=source, client=client)
+            except UpstreamTimeout as exc:
+                error = exc.user_message  # "Miaohua took longer than 10 s to answer; try again."
             except UpstreamError as exc:
-                error = exc.user_message
+                error = f"Miaohua could not describe this image: {exc.user_message}"
+            finally:
+                client.close()
     preview = None
     from_id = form["image_from"].value()
     if from_id and str(from_id).isdigit():

@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling
 
 from generation import catalog as catalogs
 from generation import collections, exports, selectors
 from generation.models import GeneratedImage
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.forms import StudioForm
-from miaohua_site.upstream.errors import UpstreamError
 
 CATALOG_PER_PAGE = 24
 CATALOG_KINDS = {
@@ -403,14 +403,15 @@ def _matches(controlnet, query: str) -> bool:
 
 @upstream_account_required
 @require_GET
+@vary_on_headers("HX-Request")
 def catalog(request):
-    """Base models, LoRAs, my models and both ControlNet lists, searched and paged against the vendor
-    (cached ~10 min by generation.catalog; private models per account)."""
+    """Base models, LoRAs, my models and both ControlNet lists, searched and paged at the vendor. The page renders
+    at once from the cache (generation.catalog); while the worker fetches a page the results are a placeholder
+    that polls this URL (htmx: the ``results`` fragment), answered with 286 once they are in."""
     kind = request.GET.get("kind", "base")
     kind = kind if kind in CATALOG_KINDS else "base"
     query = request.GET.get("q", "").strip()[:100]
     page = _page_number(request.GET.get("page", ""))
-    refresh = request.GET.get("refresh") == "1"
     account = request.user.upstream_account
     context = {
         "kinds": CATALOG_KINDS,
@@ -429,25 +430,31 @@ def catalog(request):
             del params["q"]
         return "?" + urlencode(params)
 
-    try:
-        if context["is_controlnet"]:
-            cached = catalogs.controlnets(account, opensource=kind == "cn_opensource", refresh=refresh)
-            entries = [cn for cn in cached.value if not query or _matches(cn, query)]
-            has_next = False
-        else:
-            cached = catalogs.catalog_page(
-                account, kind, page=page, per_page=CATALOG_PER_PAGE, query=query, refresh=refresh
-            )
-            entries, has_next = cached.value.models, cached.value.has_next
-    except UpstreamError as exc:
-        context.update(error=exc.user_message, refresh_url=link(refresh=1))
-        return TemplateResponse(request, "generation/catalog.html", context, status=503)
+    force = request.GET.get("refresh") == "1" or request.GET.get("retry") == "1"
+    if context["is_controlnet"]:
+        cached = catalogs.controlnets(account, opensource=kind == "cn_opensource", force=force)
+        entries = [cn for cn in cached.value or [] if not query or _matches(cn, query)]
+        has_next = False
+    else:
+        cached = catalogs.catalog_page(account, kind, page=page, per_page=CATALOG_PER_PAGE, query=query, force=force)
+        entries, has_next = (cached.value.models, cached.value.has_next) if cached.ready else ([], False)
+    results = catalogs.picker_state("results", [cached])
+    results.url = link()
     context.update(
+        cached=cached,
+        results=results,
         entries=entries,
         fetched_at=cached.fetched_at,
         has_next=has_next,
         previous_url=link(page=page - 1) if page > 1 else "",
         next_url=link(page=page + 1) if has_next else "",
         refresh_url=link(refresh=1),
+        # Polls while the list is on its way, or a refresh of the (stale) list shown runs.
+        polling=results.waiting or (cached.ready and cached.refreshing),
     )
+    if request.htmx:
+        response = TemplateResponse(request, "generation/catalog.html#results", context)
+        if not context["polling"]:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
     return TemplateResponse(request, "generation/catalog.html", context)

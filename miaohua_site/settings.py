@@ -95,16 +95,46 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "")  # several installations (or test runs) sharing one Redis
 
+# One cache shared by every web and worker process (workers write the vendor catalogs, pages read them): Redis
+# when REDIS_URL is set, else files on this machine (with an atomic add: miaohua_site/cache.py). Sessions have
+# their own alias, so their entries never push catalogs out of a file cache (which culls at MAX_ENTRIES).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": env_str("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
-        }
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        },
+        "sessions": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{CACHE_KEY_PREFIX}session",
+        },
     }
+else:
+    CACHE_DIR = Path(env_str("CACHE_DIR", str(BASE_DIR / "var" / "cache")))
+    CACHES = {
+        "default": {
+            "BACKEND": "miaohua_site.cache.FileBasedCache",
+            "LOCATION": str(CACHE_DIR),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 3000)},
+        },
+        "sessions": {
+            "BACKEND": "miaohua_site.cache.FileBasedCache",
+            "LOCATION": str(CACHE_DIR / "sessions"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 3000)},
+        },
+    }
+
+# Sessions are read from the cache and written through to the database (a cache wipe logs nobody out): one
+# query less on every request, the task card's poll above all. The cache is shared by all processes, so a
+# logout or a new login is seen by every web worker at once.
+SESSION_ENGINE = env_str("SESSION_ENGINE", "django.contrib.sessions.backends.cached_db")
+SESSION_CACHE_ALIAS = "sessions"
 
 # --- django-q2: all upstream work runs in its workers. ORM broker by default, Redis when REDIS_URL is set.
 Q_CLUSTER = {
@@ -160,6 +190,8 @@ if MIAOHUA_API_BASE is None:
     MIAOHUA_API_BASE = env_str("MIAOHUA_SIMULATOR_BASE", "http://127.0.0.1:8000/simulator/api/v1b/")
 MIAOHUA_CONNECT_TIMEOUT = env_float("MIAOHUA_CONNECT_TIMEOUT", 5.0)
 MIAOHUA_READ_TIMEOUT = env_float("MIAOHUA_READ_TIMEOUT", 30.0)
+# The calls a web request makes itself (credential check, img2txt): no retries, at most this read timeout.
+MIAOHUA_INTERACTIVE_TIMEOUT = env_float("MIAOHUA_INTERACTIVE_TIMEOUT", 10.0)
 # Hosts images may be downloaded from: the upstream's own host plus MIAOHUA_IMAGE_HOSTS.
 MIAOHUA_IMAGE_HOSTS = [urlsplit(MIAOHUA_API_BASE).hostname, *env_list("MIAOHUA_IMAGE_HOSTS", [])]
 
@@ -183,7 +215,12 @@ GENERATION_SUBMIT_RETRIES = env_int("GENERATION_SUBMIT_RETRIES", 6)  # sends of 
 GENERATION_SUBMIT_RETRY_SECONDS = env_float("GENERATION_SUBMIT_RETRY_SECONDS", 1.0)  # the first pause; then doubling
 GENERATION_MIRROR_IMAGES = env_bool("GENERATION_MIRROR_IMAGES", True)
 GENERATION_MIRROR_MAX_ATTEMPTS = env_int("GENERATION_MIRROR_MAX_ATTEMPTS", 5)
-CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)
+# Vendor catalogs (generation/catalog.py): refreshed by the worker, read by pages from the cache.
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)  # fresh for this long, then refreshed on next read
+CATALOG_STALE_SECONDS = env_int("CATALOG_STALE_SECONDS", 7 * 24 * 3600)  # served stale while a refresh runs
+CATALOG_REFRESH_LOCK_SECONDS = env_int("CATALOG_REFRESH_LOCK_SECONDS", 300)  # one refresh at a time, at most this
+CATALOG_RETRY_SECONDS = env_int("CATALOG_RETRY_SECONDS", 30)  # after a failed refresh, before pages ask again
+CATALOG_WAIT_SECONDS = env_int("CATALOG_WAIT_SECONDS", 60)  # a placeholder then says it waited, with a retry
 
 # The simulator (see miaohua_site/simulator/): how it behaves, all overridable for tests.
 MIAOHUA_SIMULATOR_TASK_SECONDS = env_float("MIAOHUA_SIMULATOR_TASK_SECONDS", 4.0)

@@ -97,11 +97,14 @@
   }
 
   function updateControlNetTypes() {
-    // ControlNet types come from cn/opensource for open-source base models, cn/artist otherwise.
+    // ControlNet types come from cn/opensource for open-source base models, cn/artist otherwise; the lists
+    // arrive with the ControlNet picker (while they load, the units keep their type).
     var f = form();
+    var lists = document.getElementById("picker-controlnets");
+    if (!f || !lists || !lists.dataset.cnArtist) return;
     var model = (f.querySelector("[name=versionid]:checked") || {}).value || "";
-    var open = (" " + f.dataset.opensourceModels + " ").indexOf(" " + model + " ") >= 0;
-    var list = JSON.parse(open ? f.dataset.cnOpensource : f.dataset.cnArtist);
+    var open = (" " + lists.dataset.opensourceModels + " ").indexOf(" " + model + " ") >= 0;
+    var list = JSON.parse(open ? lists.dataset.cnOpensource : lists.dataset.cnArtist);
     f.querySelectorAll("select[name$='-cn']").forEach(function (select) {
       var previous = select.value;
       select.innerHTML = "";
@@ -165,6 +168,7 @@
   }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSwap", function (event) {
+    updateVisibility();  // a picker that arrived (e.g. the output sizes) may show or hide the custom size
     if (event.detail.target && event.detail.target.id === "cn-units") {
       var transient = event.detail.target.querySelector("[data-transient]");
       if (transient) setTimeout(function () { transient.remove(); }, 3000);

@@ -1,6 +1,7 @@
 """Shared fixtures: the simulator reached over real HTTP, and the owner / teammate / outsider / admin users."""
 
 import os
+import uuid
 
 import pytest
 
@@ -16,6 +17,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test starts with a cache of its own (catalogs, their refresh locks, sessions): nothing an earlier test
+    cached, or left locked, answers for this one. A new key prefix, never ``clear()``: that would empty a Redis
+    shared with others."""
+    run = uuid.uuid4().hex[:8]
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-{run}"}
+        for alias, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture
@@ -66,11 +79,34 @@ def engine_held(monkeypatch):
     return engine.run_until_idle
 
 
-@pytest.fixture
-def jobs_held(monkeypatch):
-    """django-q2 jobs are recorded as (function, args) instead of run."""
-    from miaohua_site.workers import jobs
+class JobQueue:
+    """django-q2's queue in the test database, as a worker would see it; ``run()`` plays the worker."""
 
-    held = []
-    monkeypatch.setattr(jobs, "async_task", lambda func, *args, **kwargs: held.append((func, args)))
-    return held
+    def jobs(self, func: str | None = None) -> list[dict]:
+        from django_q.models import OrmQ
+
+        tasks = [row.task for row in OrmQ.objects.order_by("id")]
+        return [task for task in tasks if func is None or task.get("func") == func]
+
+    def run(self) -> int:
+        from django.utils.module_loading import import_string
+        from django_q.models import OrmQ
+
+        ran = 0
+        for row in list(OrmQ.objects.order_by("id")):
+            task = row.task
+            row.delete()
+            import_string(task["func"])(*task["args"], **task["kwargs"])
+            ran += 1
+        return ran
+
+
+@pytest.fixture
+def queued_jobs(monkeypatch):
+    """django-q2 as in production: jobs wait in the queue (the ORM broker of the test database, even on a Redis
+    run) until the test plays the worker with ``queued_jobs.run()``; the page under test only enqueues."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", "default")
+    return JobQueue()

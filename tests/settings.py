@@ -25,9 +25,16 @@ STORAGES = {
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+        "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions"},
+    }
 else:  # a key prefix of its own per run: nothing cached by an earlier run is read
-    CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
+    RUN = f"test-{uuid.uuid4().hex[:12]}"
+    CACHES = {alias: {**config, "KEY_PREFIX": f"{RUN}-{alias}"} for alias, config in CACHES.items()}
+# What a test leaves in a shared Redis (each test has its own key prefix: tests/conftest.py) expires soon.
+CATALOG_STALE_SECONDS = 3600
+SESSION_COOKIE_AGE = 3600
 # The SQLite test database is a file (not memory), so a real worker process can share it (tests/e2e/).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="miaohua-test-db-")) / "test.sqlite3")}

@@ -61,14 +61,31 @@ class TrainingForm(StudioForm):
     )
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, train_form=None, datasets=None, taken_names=(), **kwargs):
+    def __init__(self, *args, train_form=None, datasets=None, taken_names=(), loading=False, **kwargs):
+        """``loading``: get_train_form has not arrived yet; the two choices keep their value, and the form does
+        not submit until it is here."""
         super().__init__(*args, **kwargs)
+        self.loading = loading
         self.fields["base_model"].choices = [
             (name, BASE_MODEL_LABELS.get(name, name)) for name in (train_form.base_models if train_form else [])
         ]
         self.fields["main_body"].choices = [(name, name) for name in (train_form.main_bodies if train_form else [])]
+        for name in ("base_model", "main_body"):
+            value = self[name].value() if loading else None
+            if value and isinstance(value, str):
+                self.fields[name].choices = [*self.fields[name].choices, (value, value)]
         self.fields["datasets"].queryset = datasets
         self.taken_names = {name.strip().casefold() for name in taken_names}
+
+    def clean(self):
+        data = super().clean()
+        if self.loading:
+            self.add_error(
+                "base_model",
+                "Miaohua's training choices are still loading: everything you entered is kept — "
+                "press Start training again in a moment.",
+            )
+        return data
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

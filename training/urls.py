@@ -24,6 +24,7 @@ urlpatterns = [
     # Training: admins only.
     path("", views.training_list, name="training_list"),
     path("new/", views.training_create, name="training_create"),
+    path("new/choices/", views.training_form_choices, name="training_form_choices"),
     path("jobs/<int:pk>/card/", views.training_card, name="training_card"),
     path("notices/", views.training_notices, name="training_notices"),
     path("notices/dismiss/", views.training_notices_dismiss, name="training_notices_dismiss"),

@@ -1,8 +1,10 @@
 """Dataset and training pages: thin views. Files from the browser are streamed to disk and stored here; everything
-that talks to Miaohua runs in the worker (training.tasks); pages and htmx polls read only our database. The one
-synchronous vendor read is the cached training form (training.catalog) and the cached private-model names."""
+that talks to Miaohua runs in the worker (training.tasks); pages and htmx polls read only our database and cache:
+the training form's choices (training.catalog) and the private-model names come from the cached catalogs, which
+the worker refreshes."""
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,7 +23,6 @@ from generation import catalog as generation_catalog
 from generation import selectors as generation_selectors
 from generation.vendor_rules import UPLOAD_MAX_BYTES
 from miaohua_site.accounts.decorators import staff_required, upstream_account_required
-from miaohua_site.upstream.errors import UpstreamError
 from training import catalog, selectors, services
 from training.forms import DatasetForm, TrainingForm
 from training.models import DatasetImage, TrainingJob
@@ -295,17 +296,34 @@ def dataset_images_retry(request, pk):
 
 
 def _taken_names(account) -> list[str]:
-    """Names the vendor would refuse: our jobs on the account (not failed) and its private models (cached)."""
+    """Names the vendor would refuse: our jobs on the account (not failed) and its private models (as cached; the
+    vendor checks again on submit, so a list still loading does not hold the form up)."""
     names = list(
         TrainingJob.objects.filter(account_email__iexact=account.email)
         .exclude(state=TrainingJob.State.FAILED)
         .values_list("name", flat=True)
     )
-    try:
-        names += [m.model_name for m in generation_catalog.private_models(account).value]
-    except UpstreamError as exc:  # the vendor checks again on submit; the form does not need this to work
-        logger.info("training form: private models not read: %s", exc)
+    names += [m.model_name for m in generation_catalog.private_models(account).value or []]
     return names
+
+
+def _train_picker(entry, form):
+    """The form's two vendor choices: ready, or a placeholder that polls ``training_form_choices``."""
+    picker = catalog.train_picker(entry)
+    picker.keep = [(name, form[name].value()) for name in ("base_model", "main_body") if form[name].value()]
+    picker.url = reverse("training_form_choices") + ("?" + urlencode(picker.keep) if picker.keep else "")
+    return picker
+
+
+def _training_form(account, entry, data=None, initial=None, taken_names=()):
+    return TrainingForm(
+        data,
+        initial=initial,
+        train_form=entry.value,
+        datasets=selectors.trainable_datasets(account),
+        taken_names=taken_names,
+        loading=not entry.ready,
+    )
 
 
 def _training_page(request, form=None, status=200):
@@ -316,19 +334,17 @@ def _training_page(request, form=None, status=200):
         "form": form,
         "notices": _notices(request),
     }
-    if account is not None and form is None:
-        try:
-            train_form = catalog.train_form(account, refresh=request.GET.get("refresh") == "1")
-        except UpstreamError as exc:
-            context["form_error"] = exc.user_message
-        else:
-            datasets = selectors.trainable_datasets(account)
+    if account is not None:
+        entry = catalog.train_form(account, force=request.GET.get("refresh") == "1")
+        if form is None:
             initial = {}
-            if train_form.base_models:
-                initial["base_model"] = train_form.base_models[0]
+            if entry.ready and entry.value.base_models:
+                initial["base_model"] = entry.value.base_models[0]
             if request.GET.get("dataset", "").isdigit():
                 initial["datasets"] = [int(request.GET["dataset"])]
-            context["form"] = TrainingForm(initial=initial, train_form=train_form, datasets=datasets)
+            context["form"] = form = _training_form(account, entry, initial=initial)
+        context["train_form"] = entry.value
+        context["picker"] = _train_picker(entry, form)
     return TemplateResponse(request, "training/training_list.html", context, status=status)
 
 
@@ -340,24 +356,34 @@ def training_list(request):
 
 @staff_required
 @upstream_account_required
+@require_GET
+def training_form_choices(request):
+    """The training form's base model and subject, polled by their placeholder every second while the worker
+    fetches get_train_form; the real choices (or why they failed, with a retry) with 286 end the polling."""
+    account = request.user.upstream_account
+    entry = catalog.train_form(account, force=request.GET.get("retry") == "1")
+    initial = {name: request.GET[name][:100] for name in ("base_model", "main_body") if request.GET.get(name)}
+    if entry.ready and not initial.get("base_model") and entry.value.base_models:
+        initial["base_model"] = entry.value.base_models[0]
+    form = _training_form(account, entry, initial=initial)
+    picker = _train_picker(entry, form)
+    response = TemplateResponse(request, "training/training_list.html#train_choices", {"form": form, "picker": picker})
+    if not picker.waiting:
+        response.status_code = STOP
+    return response
+
+
+@staff_required
+@upstream_account_required
 @require_POST
 def training_create(request):
     account = request.user.upstream_account
     existing = selectors.job_with_key(request.user, request.POST.get("idempotency_key"))
     if existing is not None:  # sent twice: the job the first one made (its name is "taken" by now)
         return redirect(f"{reverse('training_list')}#job-{existing.pk}")
-    try:
-        train_form = catalog.train_form(account)
-    except UpstreamError as exc:
-        messages.error(request, f"The training form could not be loaded from Miaohua: {exc.user_message}")
-        return redirect("training_list")
-    form = TrainingForm(
-        request.POST,
-        train_form=train_form,
-        datasets=selectors.trainable_datasets(account),
-        taken_names=_taken_names(account),
-    )
-    if not form.is_valid():
+    entry = catalog.train_form(account)
+    form = _training_form(account, entry, data=request.POST, taken_names=_taken_names(account))
+    if not form.is_valid():  # also while the training choices load: the form comes back as typed
         return _training_page(request, form=form, status=400)
     data = form.cleaned_data
     job = services.training_submit(

@@ -12,9 +12,15 @@ class NotConnected(Exception):
     """The user has not connected a Miaohua account yet."""
 
 
+def interactive_read_timeout() -> float:
+    """The read timeout of a call a person waits for: the configured one, at most MIAOHUA_INTERACTIVE_TIMEOUT."""
+    return min(settings.MIAOHUA_READ_TIMEOUT, getattr(settings, "MIAOHUA_INTERACTIVE_TIMEOUT", 10.0))
+
+
 def _client(*, email: str, password: str, token: str | None = None, on_token=None, interactive: bool = False):
-    # A web request (the credential check) gets a short read timeout; workers get the configured one.
-    read_timeout = min(settings.MIAOHUA_READ_TIMEOUT, 15.0) if interactive else settings.MIAOHUA_READ_TIMEOUT
+    # The interactive profile, for the few calls a web request must make (the credential check, img2txt): one
+    # try, a short read timeout, so a slow vendor is a plain message in seconds. Workers: configured, retries.
+    read_timeout = interactive_read_timeout() if interactive else settings.MIAOHUA_READ_TIMEOUT
     return MiaohuaClient(
         settings.MIAOHUA_API_BASE,
         email=email,
@@ -52,15 +58,24 @@ def upstream_account_disconnect(*, user) -> None:
     UpstreamAccount.objects.filter(user=user).delete()
 
 
-def client_for_account(account: UpstreamAccount) -> MiaohuaClient:
-    """A client for this account; a token the client obtains on re-login is saved back, encrypted."""
+def client_for_account(account: UpstreamAccount, *, interactive: bool = False) -> MiaohuaClient:
+    """A client for this account; a token the client obtains on re-login is saved back, encrypted.
+
+    ``interactive``: the profile for a call made inside a web request (no retries, a read timeout of at most
+    MIAOHUA_INTERACTIVE_TIMEOUT); workers use the default one."""
 
     def save_token(token: str) -> None:
         UpstreamAccount.objects.filter(pk=account.pk).update(
             token_encrypted=crypto.encrypt(token), token_refreshed_at=timezone.now()
         )
 
-    return _client(email=account.email, password=account.password, token=account.token, on_token=save_token)
+    return _client(
+        email=account.email,
+        password=account.password,
+        token=account.token,
+        on_token=save_token,
+        interactive=interactive,
+    )
 
 
 def client_for(user) -> MiaohuaClient:

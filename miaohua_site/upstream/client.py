@@ -35,6 +35,7 @@ from .errors import (
     ProtocolError,
     RateLimited,
     UpstreamError,
+    UpstreamTimeout,
     UpstreamUnavailable,
     error_for,
 )
@@ -441,6 +442,11 @@ class MiaohuaClient:
         started = time.monotonic()
         try:
             response = self.session.request(method, self.base_url + endpoint, headers=headers, **kwargs)
+        except requests.exceptions.ReadTimeout as exc:
+            self._log(method, endpoint, "timeout", started)
+            raise UpstreamTimeout(
+                f"timed out ({_reason(exc)})", endpoint=endpoint, seconds=self.timeout[1]
+            ) from None
         except requests.exceptions.Timeout as exc:
             self._log(method, endpoint, "timeout", started)
             raise UpstreamUnavailable(

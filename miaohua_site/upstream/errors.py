@@ -17,6 +17,7 @@ __all__ = [
     "RateLimited",
     "SubmissionFailed",
     "UpstreamError",
+    "UpstreamTimeout",
     "UpstreamUnavailable",
     "error_for",
     "error_for_status",
@@ -139,6 +140,15 @@ class UpstreamUnavailable(UpstreamError):
     def __init__(self, message: str = "", *, may_have_reached_vendor: bool = True, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.may_have_reached_vendor = may_have_reached_vendor
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    """The vendor took longer to answer than the read timeout (``seconds``); it may have acted on the call."""
+
+    def __init__(self, message: str = "", *, seconds: float, **kwargs) -> None:
+        kwargs.setdefault("user_message", f"Miaohua took longer than {seconds:g} s to answer; try again.")
+        super().__init__(message, **kwargs)
+        self.seconds = seconds
 
 
 class ProtocolError(UpstreamError):

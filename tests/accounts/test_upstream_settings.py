@@ -122,3 +122,28 @@ def test_it_ignores_a_next_url_on_another_host(signed_in, simulator_url):
         reverse("upstream_settings"), {"email": "demo@example.com", "password": "demo", "next": "https://evil.test/"}
     )
     assert response["Location"] == reverse("upstream_settings")
+
+
+@live
+def test_a_slow_credential_check_says_so_after_one_short_try(signed_in, owner, simulator_url, settings):
+    settings.MIAOHUA_INTERACTIVE_TIMEOUT = 1  # the interactive profile: at most this read timeout, no retries
+    settings.MIAOHUA_SIMULATOR_FAULTS = "slow_seconds=3,endpoints=get_token"
+
+    response = signed_in.post(reverse("upstream_settings"), {"email": "demo@example.com", "password": "demo"})
+
+    assert response.status_code == 200 and not UpstreamAccount.objects.filter(user=owner).exists()
+    assert "Miaohua took longer than 1 s to answer; try again." in response.content.decode()
+    settings.MIAOHUA_SIMULATOR_FAULTS = ""
+
+
+@pytest.mark.django_db
+def test_the_interactive_profile_has_no_retries_and_a_short_read_timeout(owner, settings):
+    from miaohua_site.accounts.services import client_for_account
+
+    settings.MIAOHUA_READ_TIMEOUT, settings.MIAOHUA_INTERACTIVE_TIMEOUT = 30.0, 10.0
+    account = upstream_account_store(user=owner, email="demo@example.com", password="demo")
+    interactive, worker = client_for_account(account, interactive=True), client_for_account(account)
+    assert (interactive.max_retries, interactive.timeout[1]) == (0, 10.0)
+    assert (worker.max_retries, worker.timeout[1]) == (3, 30.0)
+    settings.MIAOHUA_READ_TIMEOUT = 4.0
+    assert client_for_account(account, interactive=True).timeout[1] == 4.0  # never longer than configured

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -74,16 +75,35 @@ def worker_env(settings, tmp_path, **extra) -> dict:
     }
 
 
+def shared_caches(tmp_path, prefix: str) -> dict:
+    """The caches of production settings (Redis when REDIS_URL is set, else files), under one key prefix: what
+    the worker processes will use too, so they write the catalogs the dashboard's pages read."""
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        return {
+            "default": {**backend, "KEY_PREFIX": prefix},
+            "sessions": {**backend, "KEY_PREFIX": f"{prefix}session"},
+        }
+    files = {"BACKEND": "miaohua_site.cache.FileBasedCache", "KEY_PREFIX": prefix}
+    return {
+        "default": {**files, "LOCATION": str(tmp_path / "cache")},
+        "sessions": {**files, "LOCATION": str(tmp_path / "cache" / "sessions")},
+    }
+
+
 @pytest.fixture
 def workers(live_server, settings, monkeypatch, tmp_path):
     """Start worker processes with ``workers(**env)``; all are stopped at the end of the test."""
     monkeypatch.setattr(Conf, "SYNC", False)  # the dashboard only stores; the worker processes do the work
     settings.MIAOHUA_API_BASE = live_server.url + "/simulator/api/v1b/"
     settings.MIAOHUA_IMAGE_HOSTS = ["127.0.0.1", "localhost"]
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = shared_caches(tmp_path, prefix)
     started = []
 
     def start(**extra) -> Worker:
-        process = Worker(worker_env(settings, tmp_path, **extra))
+        process = Worker(worker_env(settings, tmp_path, CACHE_KEY_PREFIX=prefix, **extra))
         process.start()
         started.append(process)
         return process

@@ -39,6 +39,11 @@ def submit(user, prompt):
 def test_a_task_from_the_form_is_finished_by_the_worker(worker, client, owner):
     upstream_account_store(user=owner, email="demo@example.com", password="demo")
     client.force_login(owner)
+    page = client.get(reverse("generate"))  # a cold cache: placeholders, and the worker fetches the catalogs
+    assert "Loading the model list from Miaohua" in page.content.decode()
+    for picker in ("models", "loras", "sizes", "controlnets"):
+        url = reverse("generate_picker", args=[picker])
+        assert wait_for(lambda url=url: client.get(url).status_code == 286), picker
     response = client.post(
         reverse("generate"),
         {

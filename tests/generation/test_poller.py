@@ -139,9 +139,9 @@ def test_it_never_calls_task_results_more_than_six_times_in_a_second(account, se
 
     assert report.stopped == "time budget spent"
     assert stats.calls("task_results", status=429) == 0
-    assert busiest_second() <= 6
+    assert busiest_second() == 6  # as fast as allowed, never faster
     assert sum(sweep.calls for sweep in sweeps) <= stats.calls("task_results")
-    assert stats.calls("task_results") >= 15  # it did go as fast as allowed
+    assert stats.calls("task_results") >= 12  # a full window in each of the seconds after the slow login
 
 
 def test_several_accounts_are_swept_side_by_side_each_within_its_own_limit(account, django_user_model, settings):
