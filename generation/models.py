@@ -140,8 +140,8 @@ class GenerationTask(models.Model):
 
     @property
     def storing_overdue(self) -> bool:
-        """Finished longer ago than a download may take (GENERATION_MIRROR_LEASE_SECONDS)."""
-        limit = float(getattr(settings, "GENERATION_MIRROR_LEASE_SECONDS", 600))
+        """Finished longer ago than a download may take (GENERATION_STORE_WAIT_SECONDS)."""
+        limit = float(getattr(settings, "GENERATION_STORE_WAIT_SECONDS", 600))
         return self.finished_at is not None and (timezone.now() - self.finished_at).total_seconds() > limit
 
 

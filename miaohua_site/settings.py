@@ -215,6 +215,19 @@ GENERATION_SUBMIT_RETRIES = env_int("GENERATION_SUBMIT_RETRIES", 6)  # sends of 
 GENERATION_SUBMIT_RETRY_SECONDS = env_float("GENERATION_SUBMIT_RETRY_SECONDS", 1.0)  # the first pause; then doubling
 GENERATION_MIRROR_IMAGES = env_bool("GENERATION_MIRROR_IMAGES", True)
 GENERATION_MIRROR_MAX_ATTEMPTS = env_int("GENERATION_MIRROR_MAX_ATTEMPTS", 5)
+GENERATION_STORE_WAIT_SECONDS = env_int("GENERATION_STORE_WAIT_SECONDS", 600)  # a card stops waiting for images
+
+# Datasets and training (training/services/).
+TRAINING_UPLOAD_BATCH_FILES = env_int("TRAINING_UPLOAD_BATCH_FILES", 10)  # files per upload_imgs call
+TRAINING_UPLOAD_BATCH_BYTES = env_int("TRAINING_UPLOAD_BATCH_BYTES", 40 * 1024 * 1024)
+TRAINING_UPLOAD_PARALLEL = env_int("TRAINING_UPLOAD_PARALLEL", 3)  # files the dataset page sends at once
+TRAINING_SEND_BUDGET_SECONDS = env_float("TRAINING_SEND_BUDGET_SECONDS", 120.0)  # a sender job, then a fresh one
+TRAINING_SEND_LEASE_SECONDS = env_float("TRAINING_SEND_LEASE_SECONDS", 300.0)
+TRAINING_DATASET_MAX_PAGES = env_int("TRAINING_DATASET_MAX_PAGES", 500)  # of dataset_all
+TRAINING_POLL_INTERVAL_SECONDS = env_float("TRAINING_POLL_INTERVAL_SECONDS", 3.0)  # train_progress per job
+TRAINING_TIMEOUT_SECONDS = env_int("TRAINING_TIMEOUT_SECONDS", 24 * 3600)
+TRAINING_LORA_WAIT_SECONDS = env_int("TRAINING_LORA_WAIT_SECONDS", 600)  # after "done", for the LoRA to appear
+TRAINING_PRIVATE_MAX_PAGES = env_int("TRAINING_PRIVATE_MAX_PAGES", 10)  # of models/private, looking for it
 # Vendor catalogs (generation/catalog.py): refreshed by the worker, read by pages from the cache.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)  # fresh for this long, then refreshed on next read
 CATALOG_STALE_SECONDS = env_int("CATALOG_STALE_SECONDS", 7 * 24 * 3600)  # served stale while a refresh runs

@@ -90,7 +90,7 @@ def test_a_task_still_running_polls_and_a_failed_one_stops(member, owner):
 
 
 def test_a_download_that_never_comes_stops_the_polling_after_a_while(member, owner, settings):
-    settings.GENERATION_MIRROR_LEASE_SECONDS = 600
+    settings.GENERATION_STORE_WAIT_SECONDS = 600
     task = make_task(owner, n_images=1, finished_at=timezone.now() - timezone.timedelta(minutes=11))
     GeneratedImage.objects.filter(task=task).update(mirror_state=Mirror.WAITING, thumbnail="")
 
