@@ -14,7 +14,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, FloatField, Value, When
 from django.utils import timezone
 
 from generation.models import GeneratedImage, GenerationTask
@@ -60,27 +60,35 @@ class Sweep:
 
 
 def record_results(by_upstream: dict[str, int], results: dict[str, UpstreamTask]) -> tuple[int, int]:
-    """Write one task_results answer: done (images recorded, for the download lane), failed, still pending."""
+    """Write one task_results answer in a few statements whatever its size: the done tasks (and their images,
+    for the download lane) in one UPDATE and one INSERT, the still pending ones in one UPDATE, the failed ones
+    one by one (rare)."""
     now = timezone.now()
-    done = failed = 0
-    still_pending: dict[float | None, list[int]] = {}
+    answers = {
+        pk: results.get(upstream_id) or UpstreamTask.pending(upstream_id) for upstream_id, pk in by_upstream.items()
+    }
+    finished = {pk: result for pk, result in answers.items() if result.is_done and result.images}
+    waiting = {pk: result.wait_time for pk, result in answers.items() if result.is_pending}
+    failed = 0
     with transaction.atomic():
-        for upstream_id, pk in by_upstream.items():
-            result = results.get(upstream_id) or UpstreamTask.pending(upstream_id)
-            if result.is_pending:
-                wait = float(result.wait_time) if result.wait_time is not None else None
-                still_pending.setdefault(wait, []).append(pk)
-            elif result.is_done and result.images:
-                done += _record_done(pk, result, now)
-            else:
-                message = NO_IMAGES if result.is_done else _vendor_failure(result)
-                failed += task_fail(pk, message, from_states=(State.PENDING,), last_polled_at=now,
-                                    poll_attempts=F("poll_attempts") + 1, select_seed=result.select_seed)  # fmt: skip
-        for wait, pks in still_pending.items():
-            GenerationTask.objects.filter(pk__in=pks, state=State.PENDING).update(
-                last_polled_at=now, poll_attempts=F("poll_attempts") + 1, wait_time=wait
+        done = _record_done(finished, now) if finished else 0
+        for pk, result in answers.items():
+            if pk in finished or pk in waiting:
+                continue
+            message = NO_IMAGES if result.is_done else _vendor_failure(result)
+            failed += task_fail(pk, message, from_states=(State.PENDING,), last_polled_at=now,
+                                poll_attempts=F("poll_attempts") + 1, select_seed=result.select_seed)  # fmt: skip
+        if waiting:
+            GenerationTask.objects.filter(pk__in=list(waiting), state=State.PENDING).update(
+                last_polled_at=now, poll_attempts=F("poll_attempts") + 1, wait_time=_per_task(waiting)
             )
     return done, failed
+
+
+def _per_task(values: dict[int, object]):
+    """One column's value for each task of an UPDATE (a CASE on the primary key)."""
+    whens = [When(pk=pk, then=Value(float(v) if v is not None else None)) for pk, v in values.items()]
+    return Case(*whens, default=Value(None), output_field=FloatField())
 
 
 def _vendor_failure(result: UpstreamTask) -> str:
@@ -89,23 +97,35 @@ def _vendor_failure(result: UpstreamTask) -> str:
     return f"Miaohua reported the task as {result.state!r} without saying why."
 
 
-def _record_done(pk: int, result: UpstreamTask, now) -> bool:
-    moved = GenerationTask.objects.filter(pk=pk, state=State.PENDING).update(
+def _record_done(finished: dict[int, UpstreamTask], now) -> int:
+    """Done: the tasks still pending (locked on PostgreSQL; SQLite's write transaction holds them anyway) move,
+    with their seeds, and their images are recorded."""
+    moving = list(
+        GenerationTask.objects.select_for_update()
+        .filter(pk__in=list(finished), state=State.PENDING)
+        .values_list("pk", flat=True)
+    )
+    if not moving:
+        return 0
+    seeds = {pk: finished[pk].select_seed for pk in moving}
+    GenerationTask.objects.filter(pk__in=moving, state=State.PENDING).update(
         state=State.DONE,
         finished_at=now,
         last_polled_at=now,
         poll_attempts=F("poll_attempts") + 1,
-        select_seed=result.select_seed,
+        select_seed=Case(
+            *[When(pk=pk, then=Value(seed)) for pk, seed in seeds.items()], default=None, output_field=BigIntegerField()
+        ),
         wait_time=None,
         error_message="",
     )
-    if not moved:
-        return False
-    indexes = [image.save_index for image in result.images]
-    if len(set(indexes)) != len(indexes):  # not documented to be unique: fall back to the answer's order
-        indexes = list(range(len(result.images)))
-    GeneratedImage.objects.bulk_create(
-        [
+    images = []
+    for pk in moving:
+        result = finished[pk]
+        indexes = [image.save_index for image in result.images]
+        if len(set(indexes)) != len(indexes):  # not documented to be unique: fall back to the answer's order
+            indexes = list(range(len(result.images)))
+        images += [
             GeneratedImage(
                 task_id=pk,
                 save_index=index,
@@ -115,10 +135,9 @@ def _record_done(pk: int, result: UpstreamTask, now) -> bool:
                 created_at=now,
             )
             for index, image in zip(indexes, result.images, strict=True)
-        ],
-        ignore_conflicts=True,
-    )
-    return True
+        ]
+    GeneratedImage.objects.bulk_create(images, ignore_conflicts=True)
+    return len(moving)
 
 
 class AccountSweeps:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 from django_q.conf import Conf
 
@@ -178,6 +178,7 @@ class Engine:
                 items = list(source.collect(now))
             except DatabaseError:
                 logger.warning("engine: %s could not read its work; trying again", source.name, exc_info=True)
+                connections.close_all()  # this thread's: the next look starts with a fresh connection
                 items = []
             except Exception:
                 logger.exception("engine: %s failed to collect its work", source.name)
@@ -243,14 +244,16 @@ class Engine:
         pool.submit(self._execute, work, slot)
 
     def _execute(self, work: Work, slot: Slot | None) -> None:
-        """In a lane thread (or inline): run the item, hand its slot back, report to the dispatcher."""
-        if not self.inline:
-            close_old_connections()
+        """In a lane thread (or inline): run the item, hand its slot back, report to the dispatcher. A lane thread
+        keeps its database connection from one item to the next (opening one per item cost more than most
+        items); a database error closes it, so the next item starts with a fresh one."""
         try:
             result = work.run(slot) if work.limiter is not None else work.run()
         except Exception as exc:  # one item's failure never stops the engine
             logger.exception("engine: %r failed", work.key)
             result = exc
+            if isinstance(exc, DatabaseError) and not self.inline:
+                connections.close_all()
         if slot is not None:
             try:
                 work.limiter.finished(slot)
