@@ -192,6 +192,8 @@ class GeneratedImage(models.Model):
     mirror_state = models.CharField(max_length=8, choices=MirrorState.choices, default=MirrorState.WAITING)
     mirror_attempts = models.PositiveSmallIntegerField(default=0)
     mirror_attempted_at = models.DateTimeField(null=True, blank=True)
+    # Who is downloading it: the engine's token (miaohua_site.workers.engine), alive while its lease is.
+    mirror_claim = models.CharField(max_length=32, blank=True)
     mirror_error = models.TextField(blank=True)
     stored_at = models.DateTimeField(null=True, blank=True, help_text="When our copy was complete")
     created_at = models.DateTimeField(default=timezone.now)

@@ -5,6 +5,7 @@ backing off (1, 2, 4 … 30 minutes, GENERATION_MIRROR_MAX_ATTEMPTS in all)."""
 
 import logging
 import threading
+import uuid
 from datetime import timedelta
 from functools import partial
 
@@ -35,22 +36,27 @@ def _session() -> requests.Session:
     return session
 
 
-def _claim(image_id: int) -> GeneratedImage | None:
-    """Take an image to download: waiting and never tried, or failed before (a retry). One claimer wins."""
-    claimed = (
-        GeneratedImage.objects.filter(pk=image_id)
-        .filter(
-            Q(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=True) | Q(mirror_state=MirrorState.FAILED)
-        )
-        .update(
-            mirror_state=MirrorState.WAITING,
-            mirror_attempted_at=timezone.now(),
-            mirror_attempts=F("mirror_attempts") + 1,
-        )
+CLAIMABLE = Q(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=True) | Q(mirror_state=MirrorState.FAILED)
+
+
+def images_claim(image_ids, *, token: str) -> list[int]:
+    """Take images to download — waiting and never tried, or failed before (a retry) — for the engine named
+    ``token``: one UPDATE, and whoever's UPDATE took a row has it (on PostgreSQL a second claimer's UPDATE waits
+    for the first and then finds the row taken)."""
+    ids = list(image_ids)
+    if not ids:
+        return []
+    GeneratedImage.objects.filter(CLAIMABLE, pk__in=ids).update(
+        mirror_state=MirrorState.WAITING,
+        mirror_attempted_at=timezone.now(),
+        mirror_attempts=F("mirror_attempts") + 1,
+        mirror_claim=token,
     )
-    if not claimed:
-        return None
-    return GeneratedImage.objects.select_related("task", "task__upstream_account").get(pk=image_id)
+    return list(
+        GeneratedImage.objects.filter(pk__in=ids, mirror_claim=token, mirror_state=MirrorState.WAITING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def fresh_links(task: GenerationTask) -> dict[int, tuple[str, str]]:
@@ -75,10 +81,15 @@ def fresh_links(task: GenerationTask) -> dict[int, tuple[str, str]]:
     return links
 
 
-def image_mirror(*, image_id: int, refresh_links: bool = False) -> str:
-    """Download one image (``large``, and ``middle`` for the preview) into our storage with a thumbnail."""
-    image = _claim(image_id)
-    if image is None:
+def image_mirror(*, image_id: int, refresh_links: bool = False, token: str = "") -> str:
+    """Download one image (``large``, and ``middle`` for the preview) into our storage with a thumbnail. With
+    ``token`` the image is already claimed by that engine; without, it is claimed here."""
+    if not token:
+        token = uuid.uuid4().hex
+        if not images_claim([image_id], token=token):
+            return "not claimed"
+    image = GeneratedImage.objects.select_related("task", "task__upstream_account").filter(pk=image_id).first()
+    if image is None or image.mirror_claim != token:
         return "not claimed"
     if refresh_links:
         link = fresh_links(image.task).get(image.save_index)
@@ -94,12 +105,14 @@ def image_mirror(*, image_id: int, refresh_links: bool = False) -> str:
             image.upstream_large_url, image.upstream_middle_url = link
             stored = _store(image)
     except image_files.DownloadError as exc:
-        GeneratedImage.objects.filter(pk=image.pk).update(mirror_state=MirrorState.FAILED, mirror_error=str(exc))
+        GeneratedImage.objects.filter(pk=image.pk).update(
+            mirror_state=MirrorState.FAILED, mirror_error=str(exc), mirror_claim=""
+        )
         logger.info("generation: %s not downloaded: %s", image, exc)
         return "failed"
     except Exception:
         GeneratedImage.objects.filter(pk=image.pk).update(
-            mirror_state=MirrorState.FAILED, mirror_error="The image could not be stored."
+            mirror_state=MirrorState.FAILED, mirror_error="The image could not be stored.", mirror_claim=""
         )
         logger.exception("generation: storing %s failed", image)
         return "failed"
@@ -112,6 +125,7 @@ def image_mirror(*, image_id: int, refresh_links: bool = False) -> str:
         size_bytes=stored.size_bytes,
         mirror_state=MirrorState.STORED,
         mirror_error="",
+        mirror_claim="",
         stored_at=timezone.now(),
     )
     return "stored"
@@ -147,46 +161,48 @@ def _retry_due(image: GeneratedImage, now) -> bool:
 @engine.register
 class MirrorSource(engine.Source):
     """Images waiting for their first download, then failed ones whose back-off has passed (a retry asks for
-    fresh links first)."""
+    fresh links first): as many as the download lane has room for, claimed here (in every worker process:
+    the standing-by ones download too, and a claim keeps each image to one of them)."""
 
     name = "generation-mirror"
     lane = "download"
-    every = 0.25
+    every = 0.2
     idle_every = 1.0
-    LOOK_AHEAD = 200
+    everywhere = True
 
     def __init__(self) -> None:
         super().__init__()
         self.next_retry_check = 0.0
 
     def collect(self, now: float):
-        if not getattr(settings, "GENERATION_MIRROR_IMAGES", True):
+        if not getattr(settings, "GENERATION_MIRROR_IMAGES", True) or self.room < 1:
+            self.busy = getattr(settings, "GENERATION_MIRROR_IMAGES", True) and self.busy
             return []
         fresh = list(
             GeneratedImage.objects.filter(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=True)
             .order_by("id")
-            .values_list("pk", flat=True)[: self.LOOK_AHEAD]
+            .values_list("pk", flat=True)[: self.room]
         )
         self.busy = bool(fresh)  # retries come minutes later: an inline run does not wait for them
-        work = [engine.Work(key=("generation-mirror", pk), run=partial(image_mirror, image_id=pk)) for pk in fresh]
-        if now >= self.next_retry_check:
+        work = [self._work(pk) for pk in images_claim(fresh, token=self.token)]
+        if now >= self.next_retry_check and len(work) < self.room:
             self.next_retry_check = now + RETRY_CHECK_SECONDS
-            work.extend(self._retries())
+            due = self._retries(self.room - len(work))
+            work += [self._work(pk, refresh_links=True) for pk in images_claim(due, token=self.token)]
         return work
 
-    def _retries(self):
+    def _work(self, pk: int, refresh_links: bool = False) -> engine.Work:
+        run = partial(image_mirror, image_id=pk, refresh_links=refresh_links, token=self.token)
+        return engine.Work(key=("generation-mirror", pk), run=run)
+
+    def _retries(self, room: int) -> list[int]:
         moment = timezone.now()
         max_attempts = int(getattr(settings, "GENERATION_MIRROR_MAX_ATTEMPTS", 5))
-        due = [
-            image
-            for image in GeneratedImage.objects.filter(
-                mirror_state=MirrorState.FAILED, mirror_attempts__lt=max_attempts
-            ).only("pk", "mirror_attempts", "mirror_attempted_at")[: self.LOOK_AHEAD]
-            if _retry_due(image, moment)
-        ]
+        failed = GeneratedImage.objects.filter(mirror_state=MirrorState.FAILED, mirror_attempts__lt=max_attempts)
         return [
-            engine.Work(
-                key=("generation-mirror", image.pk), run=partial(image_mirror, image_id=image.pk, refresh_links=True)
-            )
-            for image in due
-        ]
+            image.pk
+            for image in failed.only("pk", "mirror_attempts", "mirror_attempted_at")[: self.LOOK_AHEAD]
+            if _retry_due(image, moment)
+        ][:room]
+
+    LOOK_AHEAD = 200

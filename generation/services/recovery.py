@@ -1,6 +1,6 @@
 """What the engine tidies every few seconds: pending tasks past the timeout or whose account was disconnected,
-and what a previous engine left half done (it died, or lost its lease): tasks caught while being sent, and
-downloads under way. Anything claimed before this engine became active (``since``) is such a leftover."""
+and what an engine that is gone left half done: tasks caught while being sent (claimed before the active
+engine took over: ``since``), and downloads under way (claimed by an engine none of whose leases is alive)."""
 
 from datetime import timedelta
 from functools import partial
@@ -12,6 +12,7 @@ from generation.models import GeneratedImage, GenerationTask
 from generation.services.poller import TIMED_OUT, timeout_seconds
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import NO_ANSWER
+from miaohua_site.workers.leases import holder_is_alive
 
 State = GenerationTask.State
 MirrorState = GeneratedImage.MirrorState
@@ -35,7 +36,7 @@ def generation_recover(*, since=None) -> dict:
     - tasks a previous engine was sending (claimed before ``since``): queued again when task_submit was not
       attempted (sending it is its first send), failed with "may or may not have started" when it was and its
       answer can no longer come (never resent);
-    - downloads a previous engine had started → waiting again (the download lane takes them at once)."""
+    - downloads whose engine's process is gone → waiting again (the download lane takes them at once)."""
     now = timezone.now()
     since = since or now
     seconds = timeout_seconds()
@@ -53,9 +54,21 @@ def generation_recover(*, since=None) -> dict:
     counts["requeued"] = 0
     if left.filter(submit_attempted_at__isnull=True).exists():
         counts["requeued"] = left.filter(submit_attempted_at__isnull=True).update(state=State.QUEUED, claimed_at=None)
-    downloads = GeneratedImage.objects.filter(mirror_state=MirrorState.WAITING, mirror_attempted_at__lt=since)
-    counts["downloads"] = downloads.update(mirror_attempted_at=None) if downloads.exists() else 0
+    counts["downloads"] = downloads_recover()
     return counts
+
+
+def downloads_recover() -> int:
+    """Downloads claimed by an engine whose process is gone (none of its leases is alive) wait again."""
+    under_way = GeneratedImage.objects.filter(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=False)
+    gone = [
+        token
+        for token in under_way.values_list("mirror_claim", flat=True).distinct().order_by()
+        if not holder_is_alive(token)
+    ]
+    if not gone:
+        return 0
+    return under_way.filter(mirror_claim__in=gone).update(mirror_attempted_at=None, mirror_claim="")
 
 
 @engine.register

@@ -25,6 +25,7 @@ import multiprocessing
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,18 +69,23 @@ class Source:
 
     ``collect(now)`` returns the work due now (it may plan ahead and keep state); ``busy`` says whether more
     will come without anything new being stored (e.g. tasks still running at the vendor), which is how an
-    inline engine knows it is finished. ``since`` is when this engine became active: anything a worker
-    claimed before it belongs to an engine that is gone."""
+    inline engine knows it is finished. ``since`` is when this engine became active: anything the active
+    engine claimed before it belongs to one that is gone. ``token`` names this engine in the claims it writes
+    (``holder_is_alive(token)`` while its process lives); ``room`` is how many more items its lane can start.
+    A source that is ``everywhere`` runs in the standing-by processes too (its claims keep it to one taker)."""
 
     name = "source"
     lane = "submit"
     every = 0.25  # seconds between collects while there is work …
     idle_every = 1.0  # … and while there was none
     chores = False  # tidying up on a timer: its work counts as progress only when it changed something
+    everywhere = False
 
     def __init__(self) -> None:
         self.busy = False
         self.since: datetime = timezone.now()
+        self.token = ""
+        self.room = 1
 
     def collect(self, now: float) -> Iterable[Work]:
         return ()
@@ -115,9 +121,19 @@ class Report:
 class Engine:
     """One engine run over ``sources`` (instances). ``inline`` runs every item on the calling thread."""
 
-    def __init__(self, sources: list[Source], *, inline: bool = False, threads: dict[str, int] | None = None):
+    def __init__(
+        self,
+        sources: list[Source],
+        *,
+        inline: bool = False,
+        threads: dict[str, int] | None = None,
+        token: str = "",
+    ):
         self.sources = sources
         self.inline = inline
+        self.token = token or uuid.uuid4().hex
+        for source in sources:
+            source.token = self.token
         self.threads = {**DEFAULT_THREADS, **(threads or {})}
         self.report = Report(sources={source.name: source for source in sources})
         self._seq = itertools.count()
@@ -174,6 +190,11 @@ class Engine:
         for source in self.sources:
             if now < self._next_collect[id(source)]:
                 continue
+            lane = source.lane
+            planned = sum(1 for work in self._ready if work.lane == lane)
+            source.room = max(0, self.threads.get(lane, 1) - self._busy_lanes.get(lane, 0) - planned)
+            if self.inline:
+                source.room = max(source.room, 1)
             try:
                 items = list(source.collect(now))
             except DatabaseError:
@@ -324,8 +345,10 @@ def _threads() -> dict[str, int]:
     return {lane: int(getattr(settings, f"WORKERS_{lane.upper()}_THREADS", n)) for lane, n in DEFAULT_THREADS.items()}
 
 
-def new_engine(*, inline: bool = False) -> Engine:
-    return Engine([source() for source in _registry], inline=inline, threads=_threads())
+def new_engine(*, inline: bool = False, token: str = "", everywhere_only: bool = False) -> Engine:
+    """An engine over every registered source (``everywhere_only``: the ones that also run on standby)."""
+    sources = [source() for source in _registry if source.everywhere or not everywhere_only]
+    return Engine(sources, inline=inline, threads=_threads(), token=token)
 
 
 # --- Inline (django-q2's sync mode) --------------------------------------------------------------------------
@@ -366,13 +389,17 @@ def wake_on_commit() -> None:
 
 
 class Service:
-    """The engine thread of one worker process: stands by until it holds the engine lease, then runs the engine
-    until the lease is lost or the process stops (a threading atexit hook lets running calls finish)."""
+    """The engine thread of one worker process. It stands by until it holds the engine lease, then runs the
+    engine until the lease is lost or the process stops (a threading atexit hook lets running calls finish).
+    While standing by it runs the sources that may run everywhere (image downloads) in a helper engine, so
+    every worker process's core takes part in that work; its heartbeat lease keeps its claims good."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.engine: Engine | None = None
+        self.token = uuid.uuid4().hex
         self.thread = threading.Thread(target=self._serve, name="miaohua-engine", daemon=True)
+        self._helper: tuple[threading.Thread, threading.Event] | None = None
 
     def start(self) -> None:
         self.thread.start()
@@ -387,14 +414,18 @@ class Service:
     def _serve(self) -> None:
         seconds = float(getattr(settings, "WORKERS_ENGINE_LEASE_SECONDS", 10))
         standby = min(1.0, seconds / 4)
-        lease = Lease(ENGINE_LEASE, seconds=seconds)
+        lease = Lease(ENGINE_LEASE, seconds=seconds, holder=self.token)
+        heartbeat = Lease(f"workers-process:{self.token}", seconds=seconds, holder=self.token)
         while not self.stop.is_set():
             try:
                 if lease_is_free(ENGINE_LEASE) and lease.acquire():
+                    self._stop_helper()
                     logger.info("engine: active in %s", multiprocessing.current_process().name)
-                    self.engine = new_engine()
+                    self.engine = new_engine(token=self.token)
                     report = self.engine.run(stop=self.stop, lease=lease)
                     logger.info("engine: stopped (%s)", report.stopped or "asked to")
+                elif heartbeat.renew_if_due() or heartbeat.acquire():
+                    self._start_helper()
             except Exception:
                 logger.exception("engine: stopped by an error; standing by")
             finally:
@@ -405,7 +436,33 @@ class Service:
                     except DatabaseError:
                         logger.warning("engine: could not release its lease; it lapses by itself")
             self.stop.wait(standby)
+        self._stop_helper()
         connections.close_all()
+
+    def _start_helper(self) -> None:
+        if self._helper is not None and self._helper[0].is_alive():
+            return
+        stop = threading.Event()
+        helper = new_engine(token=self.token, everywhere_only=True)
+        thread = threading.Thread(target=self._help, args=(helper, stop), name="miaohua-engine-helper", daemon=True)
+        self._helper = (thread, stop)
+        thread.start()
+
+    def _help(self, helper: Engine, stop: threading.Event) -> None:
+        try:
+            helper.run(stop=stop)
+        except Exception:
+            logger.exception("engine: the standby's helper stopped by an error")
+        finally:
+            connections.close_all()
+
+    def _stop_helper(self) -> None:
+        if self._helper is None:
+            return
+        thread, stop = self._helper
+        stop.set()
+        thread.join(timeout=float(getattr(settings, "WORKERS_STOP_SECONDS", 30)))
+        self._helper = None
 
 
 _service: Service | None = None

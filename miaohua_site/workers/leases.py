@@ -16,12 +16,12 @@ from miaohua_site.workers.models import Lease as LeaseRow
 
 
 class Lease:
-    """``name`` held by this object (a fresh holder id) for ``seconds`` at a time."""
+    """``name`` held by this object (``holder``: a fresh id unless given) for ``seconds`` at a time."""
 
-    def __init__(self, name: str, *, seconds: float) -> None:
+    def __init__(self, name: str, *, seconds: float, holder: str | None = None) -> None:
         self.name = name
         self.seconds = float(seconds)
-        self.holder = uuid.uuid4().hex
+        self.holder = holder or uuid.uuid4().hex
         self.held = False
         self.acquired_at = None  # when this holder took it (database time, timezone-aware)
         self._renewed = 0.0  # time.monotonic() of the last successful acquire or renew
@@ -66,6 +66,11 @@ class Lease:
     def release(self) -> None:
         LeaseRow.objects.filter(name=self.name, holder=self.holder).update(holder="", expires_at=timezone.now())
         self.held = False
+
+
+def holder_is_alive(holder: str) -> bool:
+    """True while some lease of ``holder`` has not lapsed (an engine's claims are good while it is)."""
+    return bool(holder) and LeaseRow.objects.filter(holder=holder, expires_at__gt=timezone.now()).exists()
 
 
 def lease_is_free(name: str) -> bool:
