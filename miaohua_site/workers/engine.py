@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 ENGINE_LEASE = "workers-engine"
 LANES = ("submit", "poll", "download")
-DEFAULT_THREADS = {"submit": 4, "poll": 8, "download": 4}
+DEFAULT_THREADS = {"submit": 4, "poll": 8, "download": 8}
 TICK_SECONDS = 0.5  # the longest the dispatcher sleeps without looking at its sources
 
 
