@@ -13,10 +13,12 @@ from django.utils import timezone
 from PIL import Image
 
 from generation import images, services
+from generation.services import mirror, recovery
 from generation.models import GeneratedImage, GenerationTask
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import clock, stats
 from miaohua_site.workers import engine
+from miaohua_site.workers.leases import Lease
 from tests.generation.test_submit import txt2img
 
 State = GenerationTask.State
@@ -218,3 +220,30 @@ def test_a_big_jpeg_is_thumbnailed_without_decoding_it_whole(db):
     with Image.open(io.BytesIO(webp)) as thumb:
         assert thumb.format == "WEBP"
         assert thumb.size == (384, 256)
+
+
+def test_an_image_is_claimed_by_one_engine_only(owner, connected, settings):
+    settings.GENERATION_MIRROR_IMAGES = False
+    task = generate(owner, n_images=2)
+    ids = list(task.images.values_list("pk", flat=True))
+
+    assert mirror.images_claim(ids, token="engine-a") == ids
+    assert mirror.images_claim(ids, token="engine-b") == []  # taken: nothing for a second engine
+    assert services.image_mirror(image_id=ids[0], token="engine-b") == "not claimed"
+    assert services.image_mirror(image_id=ids[0], token="engine-a") == "stored"
+
+
+def test_a_download_whose_engine_is_gone_waits_again_and_a_live_ones_does_not(owner, connected, settings):
+    settings.GENERATION_MIRROR_IMAGES = False
+    task = generate(owner, n_images=2)
+    alive, gone = task.images.order_by("save_index")
+    Lease(name="workers-process:alive", seconds=30, holder="alive").acquire()
+    mirror.images_claim([alive.pk], token="alive")
+    mirror.images_claim([gone.pk], token="gone")  # its process was killed: no lease of it is alive
+
+    assert recovery.downloads_recover() == 1
+
+    alive.refresh_from_db()
+    gone.refresh_from_db()
+    assert (alive.mirror_claim, alive.mirror_attempted_at is not None) == ("alive", True)
+    assert (gone.mirror_claim, gone.mirror_attempted_at) == ("", None)  # the download lane takes it at once
