@@ -62,6 +62,7 @@ def start(args) -> None:
         subprocess.Popen([PY, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"], cwd=ROOT, env=env),
         subprocess.Popen([PY, "manage.py", "qcluster"], cwd=ROOT, env=env),
     ]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a SIGTERM stops both, as Ctrl-C does
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
@@ -75,7 +76,7 @@ def start(args) -> None:
                 p.send_signal(signal.SIGTERM)
         for p in procs:
             try:
-                p.wait(timeout=15)
+                p.wait(timeout=40)  # the worker lets its running calls finish (WORKERS_STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 p.kill()
 
