@@ -223,7 +223,11 @@ def run(args) -> None:
                     cwd=ROOT, env=env, stdout=logs[f"worker{i}"], stderr=subprocess.STDOUT,
                 )
             )  # fmt: skip
-        measured = measure(args)
+        roots = {
+            "simulator (the vendor)": procs[0].pid,
+            **{f"qcluster {i + 1}": p.pid for i, p in enumerate(procs[1:])},
+        }
+        measured = measure(args, roots)
         for log in logs.values():
             log.flush()
         worker_log = "".join((workdir / f"worker{i}.log").read_text() for i in range(args.clusters))
@@ -248,6 +252,32 @@ def run(args) -> None:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each named process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, used = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    totals = {}
+    for name, root in roots.items():
+        total = 0.0
+        for pid in used:
+            walk = pid
+            while walk and walk != root:
+                walk = parent.get(walk, 0)
+            if walk == root:
+                total += used[pid]
+        totals[name] = total
+    return totals
 
 
 def wait_for(url: str, seconds: float = 30) -> None:
@@ -332,7 +362,7 @@ def submit_while_busy(accounts, until: float, every: float, made: list[int], sto
         connection.close()
 
 
-def measure(args) -> dict:
+def measure(args, roots: dict[str, int]) -> dict:
     import random
 
     from generation.models import GeneratedImage, GenerationTask
@@ -347,6 +377,7 @@ def measure(args) -> dict:
         background += put_in_flight(account, durations, images=args.images)
     SimApiCall.objects.all().delete()
     writes_before = coordination_writes()
+    cpu_before = {**cpu_seconds(roots), "this benchmark": sum(os.times()[:2])}
     started = time.time()
 
     # New submissions while the background is in flight: from a moment after the start to the steady end.
@@ -384,6 +415,7 @@ def measure(args) -> dict:
                 break
         time.sleep(0.5)
     ended = time.time()
+    cpu_after = {**cpu_seconds(roots), "this benchmark": sum(os.times()[:2])}
     stop.set()
     time.sleep(2)  # the last sweeps' log lines
     calls = list(SimApiCall.objects.values_list("endpoint", "at", "status", "n_ids", "account_email"))
@@ -414,6 +446,7 @@ def measure(args) -> dict:
         "images_failed": GeneratedImage.objects.filter(task_id__in=everything, mirror_state="failed").count(),
         "calls": calls,
         "writes": {k: v - writes_before.get(k, 0) for k, v in coordination_writes().items()},
+        "cpu": {name: cpu_after[name] - cpu_before.get(name, 0) for name in cpu_after},
     }
 
 
@@ -509,6 +542,11 @@ def report(args, m: dict, worker_log: str) -> None:
         f"coordination writes: {m['writes']} = {writes} for {len(task_results)} task_results calls "
         f"({writes / max(1, len(task_results)):.2f} per call) and {len(vendor_calls)} vendor calls in all "
         f"({writes / max(1, len(vendor_calls)):.2f} per call; goal ≤ 1.5)"
+    )
+    seconds = m["ended"] - m["started"]
+    print(
+        f"CPU over the {seconds:.0f} s measured: "
+        + ", ".join(f"{name} {used:.0f} s ({used / seconds:.2f} cores)" for name, used in m["cpu"].items())
     )
     for failure in failures:
         print(f"FAILED: {failure}")

@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 384
+PREVIEW_ABOVE = 1536  # an original larger than this (on its long side) is shown in the viewer by a preview
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 3
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
@@ -172,13 +173,15 @@ class Stored:
 
 
 def store(image, *, large_url: str, middle_url: str, session: requests.Session | None = None) -> Stored:
-    """Download ``large`` (and ``middle`` for the preview) of a ``GeneratedImage``, save both and a thumbnail
-    to its storage, and say what was saved. The model row is not written: the caller does that."""
+    """Download ``large`` of a ``GeneratedImage`` — and ``middle`` for a preview, only when ``large`` is bigger
+    than a viewer shows (over PREVIEW_ABOVE px: below that the original is its own preview, and a second
+    download would only cost time) — save them and a thumbnail to its storage, and say what was saved. The
+    model row is not written: the caller does that."""
     session = session or requests.Session()
     large = download(large_url, session=session)
     middle = None
     try:
-        if middle_url and middle_url != large_url:
+        if middle_url and middle_url != large_url and max(large.width, large.height) > PREVIEW_ABOVE:
             try:
                 middle = download(middle_url, session=session)
             except DownloadError as exc:  # a missing preview is not worth failing the image for

@@ -46,7 +46,7 @@ def generate(owner, **params) -> GenerationTask:
     return task
 
 
-def test_it_stores_every_image_with_its_size_a_preview_and_a_thumbnail(owner, connected):
+def test_it_stores_every_image_with_its_size_and_a_thumbnail(owner, connected):
     task = generate(owner, n_images=2, output_size="640x960")
 
     stored = list(task.images.order_by("save_index"))
@@ -61,12 +61,23 @@ def test_it_stores_every_image_with_its_size_a_preview_and_a_thumbnail(owner, co
         assert task.finished_at <= image.stored_at <= timezone.now()
         with default_storage.open(image.file.name) as handle, Image.open(handle) as large:
             assert large.size == (640, 960)
-        with default_storage.open(image.preview.name) as handle, Image.open(handle) as preview:
-            assert max(preview.size) < 960
+        assert not image.preview  # small enough to be its own preview in the viewer
         with default_storage.open(image.thumbnail.name) as handle, Image.open(handle) as thumb:
             assert thumb.format == "WEBP"
             assert thumb.size == (256, 384)
-    assert stats.calls("files") == 4  # large and middle of each image, once
+    assert stats.calls("files") == 2  # the large of each image, once
+
+
+def test_a_big_image_gets_the_vendors_preview_too(owner, connected):
+    task = generate(owner, n_images=1, output_size="2048x1536")
+
+    image = task.images.get()
+    assert (image.width, image.height) == (2048, 1536)
+    with default_storage.open(image.preview.name) as handle, Image.open(handle) as preview:
+        assert max(preview.size) < 2048  # Miaohua's "middle"
+    with default_storage.open(image.thumbnail.name) as handle, Image.open(handle) as thumb:
+        assert thumb.size == (384, 288)
+    assert stats.calls("files") == 2  # large and middle, once each
 
 
 def test_it_refuses_images_from_a_host_not_on_the_allow_list(owner, connected, settings):
