@@ -162,6 +162,25 @@ def thumbnail(file: IO[bytes], *, size: int = THUMBNAIL_SIZE) -> bytes:
     return out.getvalue()
 
 
+def vendor_ready_jpeg(handle, *, max_bytes: int) -> IO[bytes]:
+    """A JPEG within the vendor's upload limit (digest, "Limits (vendor FAQ)"), for one of our pictures that is
+    too big or of another format: lower quality first, then smaller, in a temporary file."""
+    with Image.open(handle) as picture:
+        picture = picture.convert("RGB")
+        out = tempfile.TemporaryFile()
+        for quality, scale in ((92, 1.0), (85, 1.0), (85, 0.75), (80, 0.5)):
+            out.seek(0)
+            out.truncate()
+            frame = picture
+            if scale < 1.0:
+                frame = picture.resize((max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
+            frame.save(out, "JPEG", quality=quality)
+            if out.tell() <= max_bytes:
+                break
+    out.seek(0)
+    return out
+
+
 @dataclass
 class Stored:
     file: str

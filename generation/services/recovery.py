@@ -3,15 +3,13 @@ and what an engine that is gone left half done: tasks caught while being sent (c
 engine took over: ``since``), and downloads under way (claimed by an engine none of whose leases is alive)."""
 
 from datetime import timedelta
-from functools import partial
 
-from django.conf import settings
 from django.utils import timezone
 
 from generation.models import GeneratedImage, GenerationTask
 from generation.services.poller import TIMED_OUT, timeout_seconds
 from miaohua_site.workers import engine
-from miaohua_site.workers.jobs import NO_ANSWER
+from miaohua_site.workers.jobs import NO_ANSWER, answer_grace
 from miaohua_site.workers.leases import holder_is_alive
 
 State = GenerationTask.State
@@ -24,11 +22,6 @@ def _fail(tasks, message: str) -> int:
     if not tasks.exists():  # a read first: no write (nor SQLite's write lock) while there is nothing to do
         return 0
     return tasks.update(state=State.FAILED, error_message=message, finished_at=timezone.now())
-
-
-def _answer_grace() -> timedelta:
-    """How long a call sent by an engine that lost its lease may still be on its way back."""
-    return timedelta(seconds=float(settings.MIAOHUA_CONNECT_TIMEOUT) + float(settings.MIAOHUA_READ_TIMEOUT) + 5)
 
 
 def generation_recover(*, since=None) -> dict:
@@ -50,7 +43,7 @@ def generation_recover(*, since=None) -> dict:
         ),
     }
     left = GenerationTask.objects.filter(state=State.SUBMITTING, claimed_at__lt=since)
-    counts["gave_up"] = _fail(left.filter(submit_attempted_at__lt=now - _answer_grace()), NO_ANSWER)
+    counts["gave_up"] = _fail(left.filter(submit_attempted_at__lt=now - answer_grace()), NO_ANSWER)
     counts["requeued"] = 0
     if left.filter(submit_attempted_at__isnull=True).exists():
         counts["requeued"] = left.filter(submit_attempted_at__isnull=True).update(state=State.QUEUED, claimed_at=None)
@@ -72,11 +65,6 @@ def downloads_recover() -> int:
 
 
 @engine.register
-class RecoverySource(engine.Source):
+class RecoverySource(engine.Chores):
     name = "generation-recovery"
-    lane = "submit"
-    every = idle_every = 5.0
-    chores = True
-
-    def collect(self, now: float):
-        return [engine.Work(key=("generation-recovery",), run=partial(generation_recover, since=self.since))]
+    tidy = staticmethod(generation_recover)

@@ -8,7 +8,6 @@ again (docs/ARCHITECTURE.md, "Life of a generation task")."""
 
 import copy
 import logging
-import tempfile
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -22,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
 from generation.models import GeneratedImage, GenerationTask, InputImage
+from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES  # larger or other files: sent as JPEG
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.upstream.errors import UpstreamError, UpstreamUnavailable
@@ -37,9 +37,6 @@ NOT_CONNECTED = "Connect your Miaohua account (Settings) to generate images."
 INPUT_MISSING = "An input image is no longer available; pick it again."
 RETRYING = "{reason} Trying again shortly (attempt {attempt} of {attempts})."
 
-# The vendor's upload limits (digest, "Limits (vendor FAQ)"): larger or other files are re-encoded as JPEG.
-UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-UPLOAD_FORMATS = {"JPEG", "PNG", "WEBP"}
 # How many times a submission the vendor did nothing with is sent, and the longest pause between two.
 MAX_RETRY_DELAY_SECONDS = 30.0
 
@@ -175,26 +172,8 @@ def _upload_input(client, *, owner_id: int, reference: str) -> str:
         name = stored.name.rsplit("/", 1)[-1]
         if format_ in UPLOAD_FORMATS and stored.size <= UPLOAD_MAX_BYTES:
             return client.upload_img((name, handle))  # streamed from storage
-        with _vendor_ready_jpeg(handle) as converted:
+        with image_files.vendor_ready_jpeg(handle, max_bytes=UPLOAD_MAX_BYTES) as converted:
             return client.upload_img((name.rsplit(".", 1)[0] + ".jpg", converted))
-
-
-def _vendor_ready_jpeg(handle):
-    """A JPEG within the vendor's 5 MB upload limit, for a picture that is too big or of another format."""
-    with Image.open(handle) as picture:
-        picture = picture.convert("RGB")
-        out = tempfile.TemporaryFile()
-        for quality, scale in ((92, 1.0), (85, 1.0), (85, 0.75), (80, 0.5)):
-            out.seek(0)
-            out.truncate()
-            frame = picture
-            if scale < 1.0:
-                frame = picture.resize((max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
-            frame.save(out, "JPEG", quality=quality)
-            if out.tell() <= UPLOAD_MAX_BYTES:
-                break
-    out.seek(0)
-    return out
 
 
 def task_fail(task_pk: int, message: str, *, from_states=(State.SUBMITTING,), **extra) -> bool:

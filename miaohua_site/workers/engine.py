@@ -30,6 +30,7 @@ from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
@@ -92,6 +93,18 @@ class Source:
 
     def close(self) -> None:
         """The engine stops: let go of clients and sessions."""
+
+
+class Chores(Source):
+    """Tidying up on a timer, in the submit lane: ``tidy(since=...)`` returns what it changed, by kind."""
+
+    lane = "submit"
+    every = idle_every = 5.0
+    chores = True
+    tidy: Callable[..., dict]
+
+    def collect(self, now: float) -> Iterable[Work]:
+        return [Work(key=(self.name,), run=partial(type(self).tidy, since=self.since))]
 
 
 _registry: list[type[Source]] = []

@@ -5,9 +5,11 @@ or not answered."""
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from itertools import islice
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django_q.conf import Conf
 from django_q.tasks import async_task
@@ -32,6 +34,12 @@ NO_ANSWER = "Miaohua did not answer; it may or may not have started — try agai
 
 # AccountLimit codes that mean "not now" rather than "not with this account" (digest: "Error codes").
 TOO_MANY_RUNNING = 123
+
+
+def answer_grace() -> timedelta:
+    """How long a call sent by an engine that has since lost its lease may still be on its way back: after that,
+    a submission caught half way is given up on (never resent)."""
+    return timedelta(seconds=float(settings.MIAOHUA_CONNECT_TIMEOUT) + float(settings.MIAOHUA_READ_TIMEOUT) + 5)
 
 
 def enqueue(func: str, *args, **kwargs) -> None:

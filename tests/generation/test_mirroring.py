@@ -13,8 +13,8 @@ from django.utils import timezone
 from PIL import Image
 
 from generation import images, services
-from generation.services import mirror, recovery
 from generation.models import GeneratedImage, GenerationTask
+from generation.services import mirror, recovery
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import clock, stats
 from miaohua_site.workers import engine

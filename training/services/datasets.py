@@ -3,7 +3,6 @@ vendor's rules, kept here), remove, retry; and the jobs that send them on (``sen
 (``importer``). Nothing here calls the vendor."""
 
 import contextlib
-import io
 import os
 import uuid
 
@@ -13,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from generation import images as image_files
 from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES, check_upload_image
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.workers.jobs import enqueue
@@ -110,24 +110,6 @@ def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[Datas
     return made
 
 
-def _vendor_ready_jpeg(handle) -> io.BytesIO:
-    """A JPEG within 5 MB for a history image that is too big or of another format."""
-    with Image.open(handle) as picture:
-        picture = picture.convert("RGB")
-        out = io.BytesIO()
-        for quality, scale in ((92, 1.0), (85, 1.0), (85, 0.75), (80, 0.5)):
-            out.seek(0)
-            out.truncate()
-            frame = picture
-            if scale < 1.0:
-                frame = picture.resize((max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
-            frame.save(out, "JPEG", quality=quality)
-            if out.tell() <= UPLOAD_MAX_BYTES:
-                break
-    out.seek(0)
-    return out
-
-
 def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[DatasetImage]:
     """Copy generated images of ``user`` into the dataset (checked like uploads; one too big or of another
     format is re-encoded as JPEG first, since it is our own picture)."""
@@ -158,7 +140,7 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
             handle.seek(0)
             if fmt is not None and (fmt not in UPLOAD_FORMATS or generated.file.size > UPLOAD_MAX_BYTES):
                 name = os.path.splitext(name)[0] + ".jpg"
-                content = File(_vendor_ready_jpeg(handle), name=name)
+                content = File(image_files.vendor_ready_jpeg(handle, max_bytes=UPLOAD_MAX_BYTES), name=name)
             try:
                 width, height = _check(content)
             except ValidationError as exc:

@@ -4,7 +4,6 @@ active) is queued again, or failed with "may or may not have started" once its a
 that a dead worker left behind."""
 
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db.models import Q
@@ -12,7 +11,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from miaohua_site.workers import engine
-from miaohua_site.workers.jobs import enqueue
+from miaohua_site.workers.jobs import answer_grace, enqueue
 from miaohua_site.workers.leases import lease_is_free
 from training.models import DatasetImage, DatasetImport, TrainingJob
 from training.services.datasets import IMPORT_JOB, REMOVE_JOB, dataset_send_start, send_lease_name
@@ -34,7 +33,7 @@ def training_jobs_recover(*, since=None) -> dict:
     """Jobs a previous engine was sending (claimed before ``since``)."""
     now = timezone.now()
     since = since or now
-    grace = timedelta(seconds=float(settings.MIAOHUA_CONNECT_TIMEOUT) + float(settings.MIAOHUA_READ_TIMEOUT) + 5)
+    grace = answer_grace()
     left = TrainingJob.objects.filter(state=JobState.SUBMITTING, claimed_at__lt=since)
     counts = {"gave_up": 0, "requeued": 0}
     for pk in left.filter(submit_attempted_at__lt=now - grace).values_list("pk", flat=True):
@@ -47,14 +46,9 @@ def training_jobs_recover(*, since=None) -> dict:
 
 
 @engine.register
-class JobRecoverySource(engine.Source):
+class JobRecoverySource(engine.Chores):
     name = "training-recovery"
-    lane = "submit"
-    every = idle_every = 5.0
-    chores = True
-
-    def collect(self, now: float):
-        return [engine.Work(key=("training-recovery",), run=partial(training_jobs_recover, since=self.since))]
+    tidy = staticmethod(training_jobs_recover)
 
 
 def training_recover() -> dict:
