@@ -17,7 +17,9 @@ sending leaves behind), and — while they are in flight — has members submit 
 
 The background tasks share one prompt and seed, so the simulator renders their picture once: the vendor's own
 rendering is not ours to measure, while our downloads, thumbnails and writes are. New submissions have prompts
-of their own.
+of their own. For the same reason the simulator keeps its state in a SQLite file of its own
+(MIAOHUA_SIMULATOR_DATABASE_URL), so its writes (it records every call) do not queue with ours on SQLite's one
+writer; `--shared-vendor-db` puts it in our database, as `dev.py start` does.
 
 It reports, with the goals of issue #8:
 - finish → done: from the simulator finishing a task (its ready_at) to our database showing done;
@@ -137,6 +139,8 @@ def prepare(args, workdir: Path, sim_port: int) -> dict:
         env["REDIS_URL"] = args.redis
     else:
         env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    if not args.shared_vendor_db:  # the vendor's state is not ours: its writes do not queue with ours
+        env["MIAOHUA_SIMULATOR_DATABASE_URL"] = f"sqlite:///{workdir / 'simulator.sqlite3'}"
     return env
 
 
@@ -203,15 +207,18 @@ def run(args) -> None:
     if args.db == "postgresql":
         pg_database(args.pg_db, create=True)
     try:
-        subprocess.run([PY, ROOT / "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+        migrate = [PY, ROOT / "manage.py", "migrate", "--noinput", "-v", "0"]
+        subprocess.run(migrate, cwd=ROOT, env=env, check=True)
+        if not args.shared_vendor_db:
+            subprocess.run([*migrate, "--database", "simulator"], cwd=ROOT, env=env, check=True)
         import django
 
         django.setup()
         count_coordination_writes()
         procs.append(
             subprocess.Popen(
-                [GUNICORN, "miaohua_site.wsgi", "-b", f"127.0.0.1:{sim_port}", "-k", "gthread", "-w", "2",
-                 "--threads", "8", "--log-level", "warning"],
+                [GUNICORN, "miaohua_site.wsgi", "-b", f"127.0.0.1:{sim_port}", "-k", "gthread", "-w", "4",
+                 "--threads", "4", "--log-level", "warning"],
                 cwd=ROOT, env=env, stdout=logs["simulator"], stderr=subprocess.STDOUT,
             )
         )  # fmt: skip
@@ -511,7 +518,8 @@ def report(args, m: dict, worker_log: str) -> None:
     print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{'PostgreSQL + Redis' if args.db == 'postgresql' else 'SQLite (WAL), ORM broker'}, "
-        f"{args.clusters} qcluster × {args.workers or 'default'} workers; simulator gunicorn 2 × 8 threads; "
+        f"{args.clusters} qcluster × {args.workers or 'default'} workers; simulator gunicorn 4 × 4 threads, "
+        f"{'in our database' if args.shared_vendor_db else 'its own database'}; "
         f"load average before: {m['load'][0]:.2f}"
     )
     print(
@@ -568,6 +576,11 @@ def main() -> None:
     parser.add_argument("--pg-db", default="bench_poller", help="the PostgreSQL database made (and dropped)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the broker with --db postgresql")
     parser.add_argument("--no-mirror", action="store_true", help="states only, no image downloads")
+    parser.add_argument(
+        "--shared-vendor-db",
+        action="store_true",
+        help="keep the simulator's tables in our database, as `dev.py start` does (default: a SQLite file of its own)",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="extra seconds to wait for the end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = parser.parse_args()

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from PIL import Image, UnidentifiedImageError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,17 @@ class Download:
         self.file.close()
 
 
+def download_session() -> requests.Session:
+    """A session for image downloads: a GET whose connection broke before any answer (a kept-alive connection
+    the server had just closed, a refused connect) is tried again at once, once; nothing else is."""
+    session = requests.Session()
+    retry = Retry(total=2, connect=1, read=1, status=0, other=0, redirect=0, allowed_methods=frozenset({"GET"}))
+    adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def allowed_hosts() -> set[str]:
     """The configured upstream's host and ``MIAOHUA_IMAGE_HOSTS``."""
     hosts = {host.lower() for host in getattr(settings, "MIAOHUA_IMAGE_HOSTS", []) if host}
@@ -83,7 +96,7 @@ def download(url: str, *, session: requests.Session | None = None) -> Download:
     max_bytes = int(getattr(settings, "MIAOHUA_IMAGE_MAX_BYTES", DEFAULT_MAX_BYTES))
     total_seconds = float(getattr(settings, "MIAOHUA_IMAGE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
     timeout = (float(settings.MIAOHUA_CONNECT_TIMEOUT), float(settings.MIAOHUA_READ_TIMEOUT))
-    session = session or requests.Session()
+    session = session or download_session()
     deadline = time.monotonic() + total_seconds
     target = url
     for _ in range(MAX_REDIRECTS + 1):
@@ -196,7 +209,7 @@ def store(image, *, large_url: str, middle_url: str, session: requests.Session |
     than a viewer shows (over PREVIEW_ABOVE px: below that the original is its own preview, and a second
     download would only cost time) — save them and a thumbnail to its storage, and say what was saved. The
     model row is not written: the caller does that."""
-    session = session or requests.Session()
+    session = session or download_session()
     large = download(large_url, session=session)
     middle = None
     try:

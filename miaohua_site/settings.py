@@ -92,6 +92,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
         "transaction_mode": "IMMEDIATE",
     }
+# The simulator's own database (miaohua_site/simulator/db.py): unset, it keeps its tables in ours.
+MIAOHUA_SIMULATOR_DATABASE_URL = env_str("MIAOHUA_SIMULATOR_DATABASE_URL")
+if MIAOHUA_SIMULATOR_DATABASE_URL:
+    DATABASES["simulator"] = dj_database_url.parse(MIAOHUA_SIMULATOR_DATABASE_URL)
+    if DATABASES["simulator"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["simulator"]["OPTIONS"] = DATABASES["default"].get("OPTIONS") or {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "transaction_mode": "IMMEDIATE",
+        }
+    DATABASE_ROUTERS = ["miaohua_site.simulator.db.SimulatorRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -32,7 +32,7 @@ def _session() -> requests.Session:
     """One HTTP session per download thread (connections are reused between images)."""
     session = getattr(_local, "session", None)
     if session is None:
-        session = _local.session = requests.Session()
+        session = _local.session = image_files.download_session()
     return session
 
 
@@ -166,9 +166,10 @@ class MirrorSource(engine.Source):
 
     name = "generation-mirror"
     lane = "download"
-    every = 0.2
+    every = 0.1
     idle_every = 1.0
     everywhere = True
+    headroom = 4
 
     def __init__(self) -> None:
         super().__init__()

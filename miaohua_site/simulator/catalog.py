@@ -7,8 +7,9 @@ between cases, so a data migration alone would not do."""
 import hashlib
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
+from miaohua_site.simulator import db
 from miaohua_site.simulator.models import SimAccount, SimModel, SimSeedMarker
 
 SEED_VERSION = "2"
@@ -160,7 +161,7 @@ def ensure_seeded() -> None:
     if SimSeedMarker.objects.filter(key=key).exists():
         return
     try:
-        with transaction.atomic():
+        with db.atomic():
             _seed(accounts)
             SimSeedMarker.objects.get_or_create(key=key)
     except IntegrityError:  # another process seeded at the same moment

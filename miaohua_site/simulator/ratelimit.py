@@ -3,9 +3,7 @@ window over SimRateHit rows) so it holds however many processes serve the simula
 
 from datetime import timedelta
 
-from django.db import transaction
-
-from miaohua_site.simulator import clock
+from miaohua_site.simulator import clock, db
 from miaohua_site.simulator.models import SimRateHit, SimToken
 
 KEEP = timedelta(seconds=60)
@@ -14,7 +12,7 @@ KEEP = timedelta(seconds=60)
 def ratelimit_allow(*, token_key: str, endpoint: str, limit: int, window: float = 1.0) -> bool:
     """Count this call if fewer than `limit` were accepted in the last `window` seconds; False otherwise."""
     now = clock.now()
-    with transaction.atomic():
+    with db.atomic():
         # Serialises concurrent callers of one token (PostgreSQL); SQLite's IMMEDIATE transactions already do.
         list(SimToken.objects.select_for_update().filter(key=token_key).values_list("id", flat=True))
         recent = SimRateHit.objects.filter(

@@ -81,6 +81,7 @@ class Source:
     idle_every = 1.0  # … and while there was none
     chores = False  # tidying up on a timer: its work counts as progress only when it changed something
     everywhere = False
+    headroom = 0  # items it may plan beyond its lane's free threads (claimed ahead, so no thread waits for a look)
 
     def __init__(self) -> None:
         self.busy = False
@@ -205,7 +206,8 @@ class Engine:
                 continue
             lane = source.lane
             planned = sum(1 for work in self._ready if work.lane == lane)
-            source.room = max(0, self.threads.get(lane, 1) - self._busy_lanes.get(lane, 0) - planned)
+            free = self.threads.get(lane, 1) + source.headroom - self._busy_lanes.get(lane, 0) - planned
+            source.room = max(0, free)
             if self.inline:
                 source.room = max(source.room, 1)
             try:
@@ -489,6 +491,9 @@ def _on_worker_spawned(sender, proc_name=None, **kwargs) -> None:
         return
     if multiprocessing.current_process().name == "MainProcess":
         return
+    # A worker process keeps no query log, even on a development machine: with DEBUG on, Django records every
+    # query (on SQLite it runs an extra one to quote each query's parameters), a fifth of the engine's time.
+    settings.DEBUG = False
     _service = Service()
     _service.start()
 

@@ -5,7 +5,6 @@ import os
 import time
 import uuid
 
-import requests
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
@@ -149,7 +148,7 @@ def dataset_images_fetch(*, dataset_id: int) -> dict:
     """Download the imported images that have no local file yet (and make their thumbnails)."""
     report = {"dataset_id": dataset_id, "stored": 0, "failed": 0}
     deadline = time.monotonic() + float(_setting("TRAINING_SEND_BUDGET_SECONDS", 120))
-    session = requests.Session()
+    session = image_files.download_session()
     try:
         for image in DatasetImage.objects.filter(dataset_id=dataset_id, file="", file_error="").exclude(vendor_url=""):
             if time.monotonic() > deadline and not Conf.SYNC:  # a fresh job carries on

@@ -11,11 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from PIL import Image
 
-from miaohua_site.simulator import clock, links, render
+from miaohua_site.simulator import clock, db, links, render
 from miaohua_site.simulator.errors import ApiError
 from miaohua_site.simulator.models import SimAccount, SimTask, SimUpload, as_uuid
 from miaohua_site.simulator.services import uploads
@@ -64,7 +63,7 @@ def task_submit(*, account: SimAccount, params: SubmitParams) -> SimTask:
             for lora, weight in params.loras[:1]
         ],
     }
-    with transaction.atomic():
+    with db.atomic():
         if account.max_running_tasks is not None:
             running = SimTask.objects.filter(owner=account, ready_at__gt=now).count()
             if running >= account.max_running_tasks:
@@ -163,8 +162,7 @@ def task_image_file(task: SimTask, index: int, variant: str) -> Path:
         if params["init"]:
             init = uploads.upload_image(SimUpload.objects.get(id=params["init"]))
         controls = [
-            (unit["cn"], uploads.upload_image(SimUpload.objects.get(id=unit["upload"])))
-            for unit in params["controls"]
+            (unit["cn"], uploads.upload_image(SimUpload.objects.get(id=unit["upload"]))) for unit in params["controls"]
         ]
         model = params["model_name"] + "".join(
             f" + LoRA {lora['model_name']} ({lora['merge_weight']:g})" for lora in params["loras"]
@@ -176,9 +174,7 @@ def task_image_file(task: SimTask, index: int, variant: str) -> Path:
             f"{params['task_type']} · {model}",
         ]
         if params["controls"]:
-            lines.append(
-                "ControlNet: " + ", ".join(f"{u['cn']} ({u['weight']:g})" for u in params["controls"])
-            )
+            lines.append("ControlNet: " + ", ".join(f"{u['cn']} ({u['weight']:g})" for u in params["controls"]))
         return render.compose(
             key=task_image_key(task, index),
             width=task.width,

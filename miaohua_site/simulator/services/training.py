@@ -6,9 +6,9 @@ looks (train_progress, models/private, a task_submit naming a LoRA), idempotentl
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
-from miaohua_site.simulator import catalog, clock
+from miaohua_site.simulator import catalog, clock, db
 from miaohua_site.simulator.errors import ApiError, parameter_error
 from miaohua_site.simulator.models import SimAccount, SimDataset, SimModel, SimTrainingJob, as_uuid
 
@@ -106,7 +106,7 @@ def training_private_model(job: SimTrainingJob) -> SimModel | None:
         return existing
     base = SimModel.objects.filter(kind=SimModel.Kind.BASE, model_name=job.base_model).first()
     try:
-        with transaction.atomic():
+        with db.atomic():
             return SimModel.objects.create(
                 kind=SimModel.Kind.PRIVATE,
                 model_id=100000 + int(job.id.hex[:5], 16),

@@ -5,10 +5,9 @@ import os
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from PIL import Image
 
-from miaohua_site.simulator import links, render
+from miaohua_site.simulator import db, links, render
 from miaohua_site.simulator.errors import ApiError, illegal
 from miaohua_site.simulator.models import SimAccount, SimTask, SimUpload
 
@@ -38,9 +37,7 @@ def upload_check(upload_file, label: str) -> Checked:
         raise ApiError(704, f"{where}: image is sensitive, use another")
     ext = os.path.splitext(filename)[1].lower()
     if ext not in ALLOWED_EXTENSIONS:
-        raise illegal(
-            f"{where}: file type {ext or '(none)'!r} is not accepted; use {' '.join(ALLOWED_EXTENSIONS)}"
-        )
+        raise illegal(f"{where}: file type {ext or '(none)'!r} is not accepted; use {' '.join(ALLOWED_EXTENSIONS)}")
     if upload_file.size > MAX_BYTES:
         raise illegal(f"{where}: {upload_file.size} bytes is over the 5 MB limit")
     data = upload_file.read()
@@ -65,7 +62,7 @@ def uploads_store(*, account: SimAccount, files: list) -> list[SimUpload]:
     if not files:
         raise illegal("init_img: no file sent (multipart, key 'init_img')")
     checked = [upload_check(f, f"init_img[{i}]") for i, f in enumerate(files)]
-    with transaction.atomic():
+    with db.atomic():
         return [
             SimUpload.objects.create(
                 owner=account,
