@@ -43,6 +43,7 @@ State = GenerationTask.State
 NO_IMAGES = "Miaohua finished the task without any image."
 TIMED_OUT = "timed out upstream: Miaohua did not finish the task within {minutes:g} minutes."
 LOGIN_PAUSE_SECONDS = 30.0  # the stored credentials were refused: look again after this
+ACCOUNT_CHECK_SECONDS = 10.0  # how often a sweep reads the account again (new credentials, sensitivity)
 
 
 def timeout_seconds() -> float:
@@ -166,15 +167,18 @@ class AccountSweeps:
         self.calls = 0
         self.backoffs = 0
         self.paused_until = 0.0
+        self.account_checked_at = 0.0
 
     def plan(self, now: float) -> list[engine.Work]:
         """The next sweep's calls, when the last one is over and the interval has passed."""
         if self.outstanding or now < max(self.next_at, self.paused_until):
             return []
-        account = UpstreamAccount.objects.filter(pk=self.account_id).first()
-        if account is None:
-            return []
-        self._use(account)
+        if self.client is None or now >= self.account_checked_at + ACCOUNT_CHECK_SECONDS:
+            account = UpstreamAccount.objects.filter(pk=self.account_id).first()
+            if account is None:
+                return []
+            self._use(account)
+            self.account_checked_at = now
         rows = list(
             GenerationTask.objects.filter(upstream_account_id=self.account_id, state=State.PENDING)
             .order_by(F("last_polled_at").asc(nulls_first=True), "id")
