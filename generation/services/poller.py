@@ -169,21 +169,18 @@ class AccountSweeps:
         self.paused_until = 0.0
         self.account_checked_at = 0.0
 
-    def plan(self, now: float) -> list[engine.Work]:
-        """The next sweep's calls, when the last one is over and the interval has passed."""
-        if self.outstanding or now < max(self.next_at, self.paused_until):
+    def due(self, now: float) -> bool:
+        """The last sweep is over and the interval has passed."""
+        return not self.outstanding and now >= max(self.next_at, self.paused_until)
+
+    def needs_account(self, now: float) -> bool:
+        return self.client is None or now >= self.account_checked_at + ACCOUNT_CHECK_SECONDS
+
+    def plan(self, now: float, rows: list[tuple[int, str, object]]) -> list[engine.Work]:
+        """The next sweep's calls over the account's pending tasks (``rows``: pk, upstream id, submitted at,
+        oldest polled first); the ones past the timeout fail instead."""
+        if self.client is None:
             return []
-        if self.client is None or now >= self.account_checked_at + ACCOUNT_CHECK_SECONDS:
-            account = UpstreamAccount.objects.filter(pk=self.account_id).first()
-            if account is None:
-                return []
-            self._use(account)
-            self.account_checked_at = now
-        rows = list(
-            GenerationTask.objects.filter(upstream_account_id=self.account_id, state=State.PENDING)
-            .order_by(F("last_polled_at").asc(nulls_first=True), "id")
-            .values_list("pk", "upstream_task_id", "submitted_at")
-        )
         cutoff = timezone.now() - timedelta(seconds=timeout_seconds())
         late = {pk for pk, _, submitted_at in rows if submitted_at is not None and submitted_at < cutoff}
         if late:
@@ -208,6 +205,10 @@ class AccountSweeps:
             )
             for i, chunk in enumerate(chunks)
         ]
+
+    def use(self, account: UpstreamAccount, now: float) -> None:
+        self._use(account)
+        self.account_checked_at = now
 
     def _use(self, account: UpstreamAccount) -> None:
         """A client for the account, kept between sweeps (its connections are reused) until the account's
@@ -274,6 +275,8 @@ class PollSource(engine.Source):
         self.sweeps: list[Sweep] = []  # the latest ones, for tests and the log
 
     def collect(self, now: float):
+        """The accounts with tasks in flight; for those due a sweep, their accounts (every 10 s) and pending
+        tasks read in one query each, whatever the number of accounts."""
         ids = set(
             GenerationTask.objects.filter(state=State.PENDING, upstream_account__isnull=False)
             .values_list("upstream_account_id", flat=True)
@@ -283,12 +286,27 @@ class PollSource(engine.Source):
         self.busy = bool(ids)
         for account_id in [a for a, sweeps in self.accounts.items() if a not in ids and not sweeps.outstanding]:
             self.accounts.pop(account_id).close()
-        work = []
+        due = []
         for account_id in sorted(ids):
-            sweeps = self.accounts.get(account_id)
-            if sweeps is None:
-                sweeps = self.accounts[account_id] = AccountSweeps(account_id, self.sweeps)
-            work.extend(sweeps.plan(now))
+            if account_id not in self.accounts:
+                self.accounts[account_id] = AccountSweeps(account_id, self.sweeps)
+            if self.accounts[account_id].due(now):
+                due.append(self.accounts[account_id])
+        if not due:
+            return []
+        stale = [sweeps.account_id for sweeps in due if sweeps.needs_account(now)]
+        for account in UpstreamAccount.objects.filter(pk__in=stale) if stale else ():
+            self.accounts[account.pk].use(account, now)
+        rows: dict[int, list] = {sweeps.account_id: [] for sweeps in due}
+        for account_id, *row in (
+            GenerationTask.objects.filter(upstream_account_id__in=list(rows), state=State.PENDING)
+            .order_by("upstream_account_id", F("last_polled_at").asc(nulls_first=True), "id")
+            .values_list("upstream_account_id", "pk", "upstream_task_id", "submitted_at")
+        ):
+            rows[account_id].append(row)
+        work = []
+        for sweeps in due:
+            work.extend(sweeps.plan(now, rows[sweeps.account_id]))
         return work
 
     def close(self) -> None:

@@ -123,6 +123,13 @@ def registered() -> list[type[Source]]:
 
 
 @dataclass
+class _Later:
+    """A work item's rate window was full: it may start at ``at``."""
+
+    at: float
+
+
+@dataclass
 class Report:
     """What an engine run did: work items run per source, and the exceptions they raised."""
 
@@ -237,7 +244,6 @@ class Engine:
         while self._waiting and self._waiting[0][0] <= now:
             self._ready.append(heapq.heappop(self._waiting)[2])
         still: list[Work] = []
-        full: dict[str, float] = {}  # windows found full in this pass: the others of that window wait too
         for work in self._ready:
             if self._busy_lanes.get(work.lane, 0) >= self.threads.get(work.lane, 1) and not self.inline:
                 still.append(work)
@@ -245,31 +251,15 @@ class Engine:
             if work.serial is not None and work.serial in self._serials:
                 still.append(work)
                 continue
-            slot = None
-            if work.limiter is not None:
-                if work.limiter.name in full:
-                    work.not_before = full[work.limiter.name]
-                    heapq.heappush(self._waiting, (work.not_before, next(self._seq), work))
-                    continue
-                try:
-                    got = work.limiter.try_acquire()
-                except DatabaseError:
-                    logger.warning("engine: rate window of %s unreadable; trying again", work.limiter.name)
-                    got = 0.2
-                if not isinstance(got, Slot):
-                    work.not_before = full[work.limiter.name] = time.time() + got
-                    heapq.heappush(self._waiting, (work.not_before, next(self._seq), work))
-                    continue
-                slot = got
-            self._start(work, slot)
+            self._start(work)
         self._ready = still
 
-    def _start(self, work: Work, slot: Slot | None) -> None:
+    def _start(self, work: Work) -> None:
         if work.serial is not None:
             self._serials.add(work.serial)
         self._busy_lanes[work.lane] = self._busy_lanes.get(work.lane, 0) + 1
         if self.inline:
-            self._execute(work, slot)
+            self._execute(work)
             self._finish_completed()
             return
         pool = self._pools.get(work.lane)
@@ -277,12 +267,27 @@ class Engine:
             pool = self._pools[work.lane] = ThreadPoolExecutor(
                 max_workers=self.threads.get(work.lane, 1), thread_name_prefix=f"engine-{work.lane}"
             )
-        pool.submit(self._execute, work, slot)
+        pool.submit(self._execute, work)
 
-    def _execute(self, work: Work, slot: Slot | None) -> None:
-        """In a lane thread (or inline): run the item, hand its slot back, report to the dispatcher. A lane thread
-        keeps its database connection from one item to the next (opening one per item cost more than most
-        items); a database error closes it, so the next item starts with a fresh one."""
+    def _execute(self, work: Work) -> None:
+        """In a lane thread (or inline): take the item's slot of its rate window — or, when the window is full,
+        give the item back to the dispatcher with the time it frees (a thread never waits for a window) — run it,
+        hand the slot back, report to the dispatcher. A lane thread keeps its database connection from one item
+        to the next (opening one per item cost more than most items); a database error closes it, so the next
+        item starts with a fresh one. The window's reads and writes happen here, not in the dispatcher's one
+        thread, which only plans."""
+        slot = None
+        if work.limiter is not None:
+            try:
+                got = work.limiter.try_acquire()
+            except DatabaseError:
+                logger.warning("engine: rate window of %s unreadable; trying again", work.limiter.name)
+                got = 0.2
+            if not isinstance(got, Slot):
+                self._completed.put((work, work.source, _Later(time.time() + got)))
+                self._wake.set()
+                return
+            slot = got
         try:
             result = work.run(slot) if work.limiter is not None else work.run()
         except Exception as exc:  # one item's failure never stops the engine
@@ -304,14 +309,18 @@ class Engine:
                 work, source, result = self._completed.get_nowait()
             except queue.Empty:
                 return
+            if work.serial is not None:
+                self._serials.discard(work.serial)
+            self._busy_lanes[work.lane] -= 1
+            if isinstance(result, _Later):  # its window was full: back to the heap until it frees
+                work.not_before = result.at
+                heapq.heappush(self._waiting, (work.not_before, next(self._seq), work))
+                continue
             if not source.chores or (isinstance(result, dict) and any(result.values())):
                 self._progress = True
                 if self.inline:  # what it did may be new work for any source: ask them all again
                     self._next_collect.update({id(s): 0.0 for s in self.sources if not s.chores})
             self._keys.discard(work.key)
-            if work.serial is not None:
-                self._serials.discard(work.serial)
-            self._busy_lanes[work.lane] -= 1
             self.report.runs[source.name] = self.report.runs.get(source.name, 0) + 1
             if isinstance(result, Exception):
                 self.report.errors.append(f"{work.key!r}: {type(result).__name__}: {result}")
