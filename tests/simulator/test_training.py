@@ -45,6 +45,7 @@ def test_it_accepts_a_training_and_answers_its_task_id(api, token):
 
 def test_it_raises_progress_monotonically_from_pending_to_done(api, token, settings):
     settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 100
+    clock.freeze()  # only advance() moves time, so a slow machine cannot add its own milliseconds
     task_id = train(api, token).json()["info"]["task_id"]
 
     seen = []
