@@ -23,10 +23,8 @@ Goal: Generate ≤ 2 s, History ≤ 1 s. Figures are median / 95th percentile / 
 import argparse
 import os
 import platform
-import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -35,22 +33,16 @@ import tempfile
 import textwrap
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import requests
+from common import free_port, login, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 CATALOG_CALLS = "models/base+models/lora+models/private+cn/artist+cn/opensource+get_generation_form+get_train_form"
 PICKERS = ["models", "loras", "sizes", "controlnets"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(workdir: Path, vendor_port: int) -> dict:
@@ -77,32 +69,6 @@ def prepare(workdir: Path, vendor_port: int) -> dict:
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
     }
-
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server did not answer at {url}")
-
-
-def login(base: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(base + "/accounts/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    answer = session.post(
-        base + "/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "username": "demo", "password": "demo-studio"},
-        headers={"Referer": base + "/accounts/login/"},
-    )
-    answer.raise_for_status()
-    if "/accounts/login/" in answer.url:
-        raise SystemExit("could not sign in as demo")
-    return session
 
 
 def timed_get(session: requests.Session, url: str, **kwargs) -> tuple[float, requests.Response]:

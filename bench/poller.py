@@ -37,7 +37,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,10 +44,11 @@ import tempfile
 import textwrap
 import threading
 import time
-import urllib.request
 import uuid
 from collections import defaultdict
 from pathlib import Path
+
+from common import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
@@ -62,12 +62,6 @@ BACKGROUND_PARAMS = {
     "select_seed": 7,
     "output_size": "640x640",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -285,17 +279,6 @@ def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
                 total += used[pid]
         totals[name] = total
     return totals
-
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the simulator did not answer at {url}")
 
 
 # --- The run ------------------------------------------------------------------------------------------------

@@ -26,30 +26,23 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from common import free_port, login, wait_for
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 MB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_images(folder: Path, count: int, seed: int = 5) -> list[Path]:
@@ -102,17 +95,6 @@ def prepare(workdir: Path, vendor_port: int) -> dict:
     }
 
 
-def wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server did not answer at {url}")
-
-
 # --- Memory, from /proc (Linux) ----------------------------------------------------------------------------
 
 
@@ -153,21 +135,6 @@ def tree_memory(pid: int) -> dict[int, dict[str, int]]:
 
 
 # --- One run -----------------------------------------------------------------------------------------------
-
-
-def login(base: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(base + "/accounts/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    answer = session.post(
-        base + "/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "username": "demo", "password": "demo-studio"},
-        headers={"Referer": base + "/accounts/login/"},
-    )
-    answer.raise_for_status()
-    if "/accounts/login/" in answer.url:
-        raise SystemExit("could not sign in as demo")
-    return session
 
 
 def csrf(session: requests.Session, page_url: str) -> str:
