@@ -72,34 +72,27 @@ def _check(file) -> tuple[int, int]:
         raise ValidationError("This image has far too many pixels; Miaohua accepts at most 6144×6144.") from None
 
 
+def _refused(dataset: Dataset, name: str, error: str, **fields) -> DatasetImage:
+    """An image listed with the reason it is never sent."""
+    return DatasetImage.objects.create(
+        dataset=dataset, state=ImageState.REFUSED, original_name=name, error=error, **fields
+    )
+
+
 def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[DatasetImage]:
     """Check each file against the vendor's rules (types, ≤ 5 MB, 256²–6144², decodable) and keep it here:
     a good one is stored (moved from its temporary file, or copied in chunks) and waits to be sent; a refused
     one is listed with the reason and never sent. ``too_large`` names files the upload handler cut off."""
     made = []
     for name in too_large:
-        made.append(
-            DatasetImage.objects.create(
-                dataset=dataset,
-                state=ImageState.REFUSED,
-                original_name=_safe_name(name),
-                error=f"This image is over {UPLOAD_MAX_BYTES // (1024 * 1024)} MB; Miaohua accepts at most 5 MB.",
-            )
-        )
+        error = f"This image is over {UPLOAD_MAX_BYTES // (1024 * 1024)} MB; Miaohua accepts at most 5 MB."
+        made.append(_refused(dataset, _safe_name(name), error))
     for upload in files:
         name = _safe_name(upload.name)
         try:
             width, height = _check(upload)
         except ValidationError as exc:
-            made.append(
-                DatasetImage.objects.create(
-                    dataset=dataset,
-                    state=ImageState.REFUSED,
-                    original_name=name,
-                    size_bytes=upload.size,
-                    error=" ".join(exc.messages),
-                )
-            )
+            made.append(_refused(dataset, name, " ".join(exc.messages), size_bytes=upload.size))
             continue
         image = DatasetImage(dataset=dataset, original_name=name, width=width, height=height, size_bytes=upload.size)
         upload.seek(0)
@@ -119,16 +112,8 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
             raise PermissionDenied("Not your image.")
         name = f"task{generated.task_id}-{generated.save_index}{os.path.splitext(generated.file.name or '')[1]}"
         if not generated.file or not generated.file.storage.exists(generated.file.name):
-            made.append(
-                DatasetImage.objects.create(
-                    dataset=dataset,
-                    state=ImageState.REFUSED,
-                    source=DatasetImage.Source.HISTORY,
-                    source_image=generated,
-                    original_name=name,
-                    error="This image has not been stored yet; try again in a moment.",
-                )
-            )
+            error = "This image has not been stored yet; try again in a moment."
+            made.append(_refused(dataset, name, error, source=DatasetImage.Source.HISTORY, source_image=generated))
             continue
         with generated.file.open("rb") as handle:
             content = File(handle, name=name)
@@ -144,16 +129,8 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
             try:
                 width, height = _check(content)
             except ValidationError as exc:
-                made.append(
-                    DatasetImage.objects.create(
-                        dataset=dataset,
-                        state=ImageState.REFUSED,
-                        source=DatasetImage.Source.HISTORY,
-                        source_image=generated,
-                        original_name=name,
-                        error=" ".join(exc.messages),
-                    )
-                )
+                error = " ".join(exc.messages)
+                made.append(_refused(dataset, name, error, source=DatasetImage.Source.HISTORY, source_image=generated))
                 continue
             image = DatasetImage(
                 dataset=dataset,
