@@ -8,7 +8,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -298,12 +298,17 @@ def encode_cursor(task: GenerationTask) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The (moment, id) of a cursor, or None for anything we did not write: the page then starts from the top.
+    Ours always carry a time zone; a forged one at the edge of the calendar (year 1 or 9999 with an offset)
+    would overflow when the database adapter converts it, so it is converted here."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, pk = raw.partition("|")
         moment = parse_datetime(stamp)
-        return (moment, int(pk)) if moment is not None else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if moment is None or timezone.is_naive(moment):
+            return None
+        return moment.astimezone(UTC), int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         return None
 
 

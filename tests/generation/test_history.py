@@ -1,5 +1,6 @@
 """My history and the team gallery: search, filters in the URL, keyset paging, soft delete, the visibility matrix."""
 
+import base64
 import re
 from datetime import timedelta
 
@@ -154,9 +155,27 @@ def test_the_next_page_is_a_fragment(signed_in, owner, monkeypatch):
     assert "first" in fragment and "<html" not in fragment
 
 
-def test_a_broken_cursor_starts_from_the_top(signed_in, owner):
+def forged(raw: str) -> str:
+    """A cursor as the pages write them (base64 of "moment|id"), around whatever a visitor typed."""
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+FORGED_CURSORS = [
+    "%%%not-base64",
+    forged("yesterday|7"),
+    forged("2026-01-01T00:00:00|7"),  # no time zone
+    forged("9999-12-31T23:59:59-23:59|7"),  # past the end of the calendar once in UTC
+    forged("0001-01-01T00:00:00+14:00|7"),
+    forged("2026-01-01T00:00:00+00:00|seven"),
+]
+
+
+@pytest.mark.parametrize("cursor", FORGED_CURSORS)
+def test_a_broken_cursor_starts_from_the_top(signed_in, owner, cursor):
     task = make_task(owner)
-    assert ids(signed_in.get(reverse("history"), {"cursor": "%%%not-base64"})) == [task.pk]
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = signed_in.get(reverse("history"), {"cursor": cursor}, **headers)
+        assert response.status_code == 200 and ids(response) == [task.pk]
 
 
 @pytest.mark.parametrize("url_name", ["history", "gallery"])
