@@ -308,34 +308,7 @@ def test_the_viewer_moves_through_history_in_order(signed_in, owner):
     assert 'id="params-json"' in page.content.decode()
 
 
-# --- At scale: the trash and the search cost a fixed number of queries --------------------------------------
-
-
-def test_the_trash_shows_my_restorable_tasks_most_recently_deleted_first(signed_in, owner, teammate):
-    now = timezone.now()
-    older, newer, expired = (make_task(owner, name) for name in ("deleted first", "deleted last", "long gone"))
-    theirs = make_task(teammate, "a teammate's")
-    for task, days in ((older, 3), (newer, 1), (expired, 31), (theirs, 1)):
-        GenerationTask.objects.filter(pk=task.pk).update(deleted_at=now - timedelta(days=days))
-    make_task(owner, "still in my history")
-
-    response = signed_in.get(reverse("trash"))
-
-    assert [task.pk for task in response.context["tasks"]] == [newer.pk, older.pk]
-    assert reverse("image_file", args=[newer.images.get().pk, "thumb"]) in response.content.decode()
-
-
-def test_the_trash_costs_the_same_whatever_is_in_it(signed_in, owner):
-    def count():
-        with CaptureQueriesContext(connection) as queries:
-            response = signed_in.get(reverse("trash"))
-        return len(queries), len(response.context["tasks"])
-
-    trash.tasks_delete(user=owner, task_ids=[make_task(owner, images=1).pk])
-    small = count()
-    trash.tasks_delete(user=owner, task_ids=[make_task(owner, f"t{n}", images=3).pk for n in range(25)])
-    large = count()
-    assert (small[0], small[1], large[1]) == (large[0], 1, 26)
+# --- At scale: a search costs a fixed number of queries (the trash: test_trash.py) -----------------------------
 
 
 @pytest.mark.parametrize("url_name", ["history", "gallery"])
