@@ -120,6 +120,16 @@ def image_for_user(user, pk) -> GeneratedImage:
     return get_object_or_404(images_visible_to(user).select_related("task", "task__owner"), pk=pk)
 
 
+def image_file_for_user(user, pk, variant: str) -> GeneratedImage:
+    """An image whose file ``user`` may fetch, or Http404: a visible one, and also — the thumbnail only — an
+    image of one of their own tasks still in the trash, which the trash page shows."""
+    condition = visible_to(user, "task__")
+    if variant == "thumb" and user.is_authenticated:
+        since = timezone.now() - timedelta(days=TRASH_DAYS)
+        condition |= Q(task__owner=user, task__deleted_at__gte=since)
+    return get_object_or_404(GeneratedImage.objects.filter(condition), pk=pk)
+
+
 def input_images_of(user) -> QuerySet[InputImage]:
     if not user.is_authenticated:
         return InputImage.objects.none()

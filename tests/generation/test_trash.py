@@ -181,3 +181,18 @@ def test_another_members_trash_never_shows_and_cannot_be_restored_through_the_pa
 
     client.force_login(owner)
     assert walk(client) == mine  # nor does the teammate's trash show in the owner's
+
+
+def test_the_thumbnails_of_the_trash_are_served_to_the_owner_alone(client, owner, teammate, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (task,) = deleted(owner, 1, images=1)
+    (expired,) = deleted(owner, 1, images=1, days_ago=selectors.TRASH_DAYS + 1)
+    image, gone = task.images.get(), expired.images.get()
+    client.force_login(owner)
+    assert reverse("image_file", args=[image.pk, "thumb"]) in client.get(reverse("trash")).content.decode()
+
+    assert client.get(reverse("image_file", args=[image.pk, "thumb"])).status_code == 200
+    assert client.get(reverse("image_file", args=[image.pk, "original"])).status_code == 404  # only what it shows
+    assert client.get(reverse("image_file", args=[gone.pk, "thumb"])).status_code == 404
+    client.force_login(teammate)  # the owner shares with the team, but a deleted task is nobody else's to see
+    assert client.get(reverse("image_file", args=[image.pk, "thumb"])).status_code == 404
