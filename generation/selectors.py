@@ -8,7 +8,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
 
 TRASH_DAYS = 30
+PROMPT_SHOWN = 120  # characters of the prompt a trash row shows
 
 
 def _shared_by_owner(prefix: str = "") -> Q:
@@ -77,16 +78,28 @@ def trashed_tasks(user) -> QuerySet[GenerationTask]:
     return GenerationTask.objects.filter(owner=user, deleted_at__gte=since).order_by("-deleted_at", "-id")
 
 
-def trash_of(user, *, size: int = 200) -> list[GenerationTask]:
-    """The trash page: the ``size`` most recently deleted tasks that can still be restored, each with its
-    ``first_image``. Two queries: the tasks (a partial index on the deleted ones, migration 0005), their images."""
-    images = GeneratedImage.objects.only("id", "task_id", "save_index", "thumbnail").order_by("save_index")
-    fields = ("owner_id", "prompt", "model_name", "created_at", "deleted_at")
-    tasks = trashed_tasks(user).only(*fields).prefetch_related(Prefetch("images", queryset=images))
-    rows = list(tasks[:size])
-    for row in rows:
-        row.first_image = next(iter(row.images.all()), None)
-    return rows
+def trash_page(user, *, cursor: str = "", size: int = 48) -> tuple[list[GenerationTask], str]:
+    """One keyset page of the trash (deleted_at, id descending; never OFFSET): (tasks, cursor of the next page
+    or ""), each task with its ``first_image``. Two queries whatever the size of the trash: the tasks (on the
+    partial index of the deleted ones, migration 0005) and their images."""
+    tasks = trashed_tasks(user)
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None:
+        moment, pk = after
+        # One delete stamps all its tasks with the same deleted_at: the id breaks the tie. The plain
+        # deleted_at <= moment lets the index start at the cursor instead of filtering from the newest.
+        tasks = tasks.filter(Q(deleted_at__lt=moment) | Q(deleted_at=moment, id__lt=pk), deleted_at__lte=moment)
+    # Only the first image of each task (a sliced prefetch: one windowed query), only what its thumbnail needs.
+    first = GeneratedImage.objects.only("id", "task_id", "thumbnail").order_by("save_index", "id")[:1]
+    fields = ("prompt", "model_name", "created_at", "deleted_at")  # what a row shows
+    tasks = tasks.only(*fields).prefetch_related(Prefetch("images", queryset=first, to_attr="first_images"))
+    rows = list(tasks[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    for row in rows:  # worked out once here rather than by template filters (truncatechars is slow on long text)
+        row.first_image = row.first_images[0] if row.first_images else None
+        row.prompt_start = row.prompt if len(row.prompt) <= PROMPT_SHOWN else row.prompt[: PROMPT_SHOWN - 1] + "…"
+    return rows, (keyset_cursor(rows[-1].deleted_at, rows[-1].pk) if more and rows else "")
 
 
 def queue_count(user) -> int:
@@ -105,6 +118,16 @@ def images_visible_to(user) -> QuerySet[GeneratedImage]:
 def image_for_user(user, pk) -> GeneratedImage:
     """One visible image, or Http404."""
     return get_object_or_404(images_visible_to(user).select_related("task", "task__owner"), pk=pk)
+
+
+def image_file_for_user(user, pk, variant: str) -> GeneratedImage:
+    """An image whose file ``user`` may fetch, or Http404: a visible one, and also — the thumbnail only — an
+    image of one of their own tasks still in the trash, which the trash page shows."""
+    condition = visible_to(user, "task__")
+    if variant == "thumb" and user.is_authenticated:
+        since = timezone.now() - timedelta(days=TRASH_DAYS)
+        condition |= Q(task__owner=user, task__deleted_at__gte=since)
+    return get_object_or_404(GeneratedImage.objects.filter(condition), pk=pk)
 
 
 def input_images_of(user) -> QuerySet[InputImage]:
@@ -292,18 +315,27 @@ def search_newest(tasks: QuerySet[GenerationTask], text: str, limit: int) -> Que
     return GenerationTask.objects.filter(pk__in=RawSQL(sql, params))  # the ids already passed every filter
 
 
+def keyset_cursor(moment: datetime, pk: int) -> str:
+    """The cursor of the page after the row (moment, pk): history's created_at, the trash's deleted_at."""
+    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{pk}".encode()).decode().rstrip("=")
+
+
 def encode_cursor(task: GenerationTask) -> str:
-    raw = f"{task.created_at.isoformat()}|{task.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return keyset_cursor(task.created_at, task.pk)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The (moment, id) of a cursor, or None for anything we did not write: the page then starts from the top.
+    Ours always carry a time zone; a forged one at the edge of the calendar (year 1 or 9999 with an offset)
+    would overflow when the database adapter converts it, so it is converted here."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, _, pk = raw.partition("|")
         moment = parse_datetime(stamp)
-        return (moment, int(pk)) if moment is not None else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if moment is None or timezone.is_naive(moment):
+            return None
+        return moment.astimezone(UTC), int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         return None
 
 

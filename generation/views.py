@@ -246,8 +246,9 @@ def image_download(request, pk):
 @login_required
 @require_GET
 def image_file(request, pk, variant):
-    """Our mirrored copy (original, preview or thumbnail), served only to those who may see the task."""
-    image = get_object_or_404(selectors.images_visible_to(request.user), pk=pk)
+    """Our mirrored copy (original, preview or thumbnail), served only to those who may see the task; the owner
+    of a task in the trash gets its thumbnail (the trash page shows it)."""
+    image = selectors.image_file_for_user(request.user, pk, variant)
     field = {"original": image.file, "preview": image.preview, "thumb": image.thumbnail}.get(variant)
     if not field:
         raise Http404("No such image.")

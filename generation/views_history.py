@@ -16,6 +16,7 @@ from generation import selectors, trash
 from generation.models import GenerationTask
 
 PAGE_SIZE = 30
+TRASH_PAGE_SIZE = 48  # rows of a trash page: a screenful or two, and rendered in a few ms
 
 
 def _ids(request, name="task") -> list[int]:
@@ -104,9 +105,15 @@ def gallery(request):
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def trash_list(request):
-    tasks = selectors.trash_of(request.user)
-    return TemplateResponse(request, "generation/trash.html", {"tasks": tasks, "days": selectors.TRASH_DAYS})
+    cursor = request.GET.get("cursor", "")
+    tasks, next_cursor = selectors.trash_page(request.user, cursor=cursor, size=TRASH_PAGE_SIZE)
+    context = {"tasks": tasks, "next_cursor": next_cursor, "days": selectors.TRASH_DAYS}
+    if request.htmx and cursor:
+        return TemplateResponse(request, "generation/trash.html#page", context)
+    context["total"] = selectors.trashed_tasks(request.user).count()  # counted on the partial index
+    return TemplateResponse(request, "generation/trash.html", context)
 
 
 @login_required
