@@ -71,9 +71,16 @@ def test_the_first_page_holds_the_48_most_recently_deleted_tasks(signed_in, owne
 def test_a_row_shows_the_task_and_its_first_thumbnail(signed_in, owner):
     (task,) = deleted(owner, 1, images=2, prompt="a lighthouse at dusk")
     page = signed_in.get(reverse("trash")).content.decode()
-    assert "a lighthouse at dusk 0" in page and "Artist v0.3.5" in page and "deleted 0" in page
+    assert "a lighthouse at dusk 0" in page and "Artist v0.3.5" in page and "deleted now" in page
     first = task.images.get(save_index=0)
     assert page.count("/thumb") == 1 and reverse("image_file", args=[first.pk, "thumb"]) in page
+
+
+def test_a_row_says_how_long_ago_it_was_deleted_in_words(signed_in, owner):
+    deleted(owner, 1, days_ago=2, prompt="older")
+    deleted(owner, 1, days_ago=1 / 24 / 60 * 5, prompt="recent")
+    page = signed_in.get(reverse("trash")).content.decode()
+    assert "deleted 5\xa0minutes ago" in page and "deleted 2\xa0days ago" in page
 
 
 def test_what_can_no_longer_be_restored_is_not_shown(signed_in, owner):
