@@ -8,6 +8,7 @@ than the answer keeps its count, wherever in between it counts, within the limit
 6 calls a second). The engine asks ``try_acquire`` and, when the window is full, waits in its dispatcher,
 never in a thread; ``acquire`` is the blocking form for the rare caller outside it."""
 
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -106,7 +107,9 @@ class RateLimiter:
                 return got
             if deadline is not None and self._clock() + got > deadline:
                 return None
-            self._sleep(got)
+            # A little jitter: waiters that saw the same full window do not all wake at the same instant, where
+            # the one with the quickest database would win every slot.
+            self._sleep(got + random.uniform(0, 0.02))
 
     def finished(self, slot: Slot) -> None:
         """The call of ``slot`` is over. Learns its latency, and writes only when the answer came later than
