@@ -53,6 +53,7 @@ class RateLimiter:
         per: float,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: float = 0.02,
     ) -> None:
         if calls < 1 or per <= 0:
             raise ValueError("a rate limit needs calls >= 1 and per > 0")
@@ -61,6 +62,7 @@ class RateLimiter:
         self.per = per
         self._clock = clock
         self._sleep = sleep
+        self._jitter = jitter
         self._row_exists = False
         self._latencies: deque[float] = deque(maxlen=16)  # the recent calls' start → answer (this process)
         self._backoff_seen = False
@@ -109,7 +111,7 @@ class RateLimiter:
                 return None
             # A little jitter: waiters that saw the same full window do not all wake at the same instant, where
             # the one with the quickest database would win every slot.
-            self._sleep(got + random.uniform(0, 0.02))
+            self._sleep(got + random.uniform(0, self._jitter))
 
     def finished(self, slot: Slot) -> None:
         """The call of ``slot`` is over. Learns its latency, and writes only when the answer came later than

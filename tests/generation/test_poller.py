@@ -174,8 +174,8 @@ def test_the_limit_is_shared_by_every_worker(db):
     def sleep(seconds):
         now[0] += seconds
 
-    first = RateLimiter("account:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep)
-    second = RateLimiter("account:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep)
+    first = RateLimiter("account:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep, jitter=0)
+    second = RateLimiter("account:1", calls=6, per=1.0, clock=lambda: now[0], sleep=sleep, jitter=0)
     starts = []
     for limiter in itertools.islice(itertools.cycle([first, second]), 13):
         limiter.acquire()
@@ -196,7 +196,7 @@ def test_a_limiter_says_how_long_to_wait_instead_of_sleeping(db):
 
 def test_a_limiter_gives_up_at_its_deadline(db):
     now = [0.0]
-    limiter = RateLimiter("x", calls=1, per=1.0, clock=lambda: now[0], sleep=lambda s: None)
+    limiter = RateLimiter("x", calls=1, per=1.0, clock=lambda: now[0], sleep=lambda s: None, jitter=0)
     assert limiter.acquire().started == 0.0
     assert limiter.acquire(deadline=0.5) is None
 
@@ -208,7 +208,7 @@ def test_a_call_counts_from_its_answer(db):
     def sleep(seconds):
         now[0] += seconds
 
-    limiter = RateLimiter("y", calls=2, per=1.0, clock=lambda: now[0], sleep=sleep)
+    limiter = RateLimiter("y", calls=2, per=1.0, clock=lambda: now[0], sleep=sleep, jitter=0)
     slow = limiter.acquire()
     now[0] += 0.5  # a slow answer (or a login before the call)
     limiter.finished(slow)
