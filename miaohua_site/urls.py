@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -15,5 +14,5 @@ if settings.MIAOHUA_SIMULATOR:
     # The vendor's API, offline: http://<this server>/simulator/api/v1b/<endpoint>
     urlpatterns.append(path("simulator/", include("miaohua_site.simulator.urls")))
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored images (MEDIA_ROOT) are never served at /media/, not even with DEBUG=1: every one goes through a view
+# that checks who may see it (generation.views.image_file / input_file, training.views.dataset_image_file).
