@@ -3,6 +3,7 @@
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "miaohua_site.workers",
     "generation",
     "training",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "miaohua_site.urls"
@@ -170,6 +173,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes), on the product's sign-in page and on /admin/login/ alike: after
+# AXES_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is locked for
+# AXES_COOLOFF_MINUTES (each further try starts the wait again). An admin unlocks it by deleting its row under
+# Admin → Axes → Access attempts, or `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "miaohua_site.accounts.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "miaohua_site.accounts.security.client_ip"
+AXES_VERBOSE = False
+# Proxies in front of the web server that append X-Forwarded-For (0: the visitor's address is REMOTE_ADDR).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
