@@ -9,13 +9,15 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 
-from miaohua_site.env import env_bool, env_float, env_int, env_list, env_str
+from miaohua_site.env import check_secret_key, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-do-not-use-in-production", required=not DEBUG)
+if not DEBUG:
+    check_secret_key(SECRET_KEY)  # the placeholder of .env.example, or a weak key, stops start-up
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else None)
 if not ALLOWED_HOSTS:
@@ -287,7 +289,15 @@ LOGGING = {
     "loggers": {"django.server": {"level": "WARNING"}},
 }
 
-if not DEBUG:
+# --- HTTPS. SITE_HTTPS=1 says visitors reach the site over HTTPS (a proxy terminating TLS and setting
+# X-Forwarded-Proto): then plain http is redirected and HSTS is sent. Unset, nothing assumes HTTPS, so the local
+# start command (http://127.0.0.1, DEBUG on or off) keeps working; production sets it (docs/DEPLOY.md).
+SITE_HTTPS = env_bool("SITE_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SITE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SITE_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SITE_HTTPS)
+if not DEBUG or SITE_HTTPS:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

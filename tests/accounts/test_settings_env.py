@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "a-production-secret-key-for-tests-0123456789-abcdefghijklmnop"
 
 
 def _start(**env):
@@ -38,15 +39,29 @@ def test_it_refuses_to_start_in_production_without_secret_key():
 
 
 def test_it_refuses_to_start_in_production_without_credentials_key():
-    result = _start(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
+    result = _start(DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com")
     assert result.returncode != 0
     assert "CREDENTIALS_KEY" in result.stderr
 
 
 def test_it_refuses_to_start_in_production_without_allowed_hosts():
-    result = _start(DEBUG="0", SECRET_KEY="s" * 50, CREDENTIALS_KEY="k")
+    result = _start(DEBUG="0", SECRET_KEY=STRONG_KEY, CREDENTIALS_KEY="k")
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_it_refuses_the_placeholder_secret_key_of_the_example():
+    result = _start(
+        DEBUG="0", SECRET_KEY="change-me-to-a-long-random-string", CREDENTIALS_KEY="k", ALLOWED_HOSTS="example.com"
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is still the example's placeholder" in result.stderr
+
+
+def test_it_refuses_a_weak_secret_key():
+    result = _start(DEBUG="0", SECRET_KEY="s" * 60, CREDENTIALS_KEY="k", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
 
 
 def test_it_names_a_malformed_boolean():
