@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_htmx",
+    "csp",
     "django_q",
     "bootstrap",
     "miaohua_site.accounts",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "miaohua_site.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -278,6 +281,35 @@ MIAOHUA_SIMULATOR_FAIL_MARKER = env_str("MIAOHUA_SIMULATOR_FAIL_MARKER", "simfai
 MIAOHUA_SIMULATOR_SENSITIVE_MARKER = env_str("MIAOHUA_SIMULATOR_SENSITIVE_MARKER", "simsensitive")
 MIAOHUA_SIMULATOR_ACCOUNTS = env_str("MIAOHUA_SIMULATOR_ACCOUNTS", "")  # "email:password,email:password"
 
+# --- Content-Security-Policy (django-csp): scripts only from our own static files (htmx included; no inline
+# script or handler, no eval: htmx's allowEval is off, see base.html), images from us and the vendor's image hosts
+# (the catalog's demo pictures), styles ours plus inline style attributes (progress bars' widths).
+_IMAGE_SOURCES = sorted(
+    {f"{urlsplit(MIAOHUA_API_BASE).scheme}://{urlsplit(MIAOHUA_API_BASE).netloc}", *filter(None, MIAOHUA_IMAGE_HOSTS)}
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_IMAGE_SOURCES],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page uses (miaohua_site/middleware.py); "()" allows a feature nowhere.
+PERMISSIONS_POLICY = {
+    feature: ()
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer",
+        "microphone", "midi", "payment", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
+
 DEFAULT_EXCEPTION_REPORTER_FILTER = "miaohua_site.reporting.SecretsFilter"
 
 LOGGING = {
@@ -286,7 +318,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {"django.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},  # axes: lock-outs only
 }
 
 # --- HTTPS. SITE_HTTPS=1 says visitors reach the site over HTTPS (a proxy terminating TLS and setting
