@@ -111,3 +111,22 @@ def test_postgres_and_redis_come_from_their_urls():
     s = _settings(DATABASE_URL="postgres://studio@db.example:5432/studio", REDIS_URL="redis://127.0.0.1:6379/3")
     assert s["engine"] == "django.db.backends.postgresql" and s["db"] == "studio"
     assert s["q"] == ["redis"]
+
+
+def _email_backend(**env):
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DEBUG"))}
+    base.update(DJANGO_SETTINGS_MODULE="miaohua_site.settings", **env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_email_backend_comes_from_the_environment():
+    assert _email_backend(DEBUG="1") == "django.core.mail.backends.console.EmailBackend"
+    production = {"DEBUG": "0", "SECRET_KEY": STRONG_KEY, "CREDENTIALS_KEY": "k", "ALLOWED_HOSTS": "example.com"}
+    assert _email_backend(**production) == "django.core.mail.backends.smtp.EmailBackend"
+    chosen = _email_backend(DEBUG="1", EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend")
+    assert chosen == "django.core.mail.backends.filebased.EmailBackend"
