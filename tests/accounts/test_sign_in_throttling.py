@@ -61,3 +61,22 @@ def test_an_admin_lifts_the_pause_in_the_admin(client, owner, django_user_model,
 
     assert sign_in(client, reverse("login"), "owner", "owner-pass-123").status_code == 302
 
+
+
+def test_behind_a_proxy_the_visitors_address_is_counted(settings, rf):
+    from miaohua_site.accounts.security import client_ip
+
+    request = rf.post("/accounts/login/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    assert client_ip(request) == "10.0.0.1"  # no proxy trusted: X-Forwarded-For is anyone's to forge
+    settings.TRUSTED_PROXIES = 1
+    assert client_ip(request) == "203.0.113.7"  # what our proxy saw, not what the visitor claimed before it
+
+
+def test_each_address_has_its_own_count_behind_a_proxy(client, owner, settings):
+    settings.TRUSTED_PROXIES = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "owner", "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    elsewhere = client.post(
+        reverse("login"), {"username": "owner", "password": "owner-pass-123"}, HTTP_X_FORWARDED_FOR="198.51.100.2"
+    )
+    assert elsewhere.status_code == 302
