@@ -109,7 +109,7 @@ def run_for(db: str, args) -> None:
     env = {
         **os.environ,
         "DEBUG": "0",
-        "SECRET_KEY": "bench",
+        "SECRET_KEY": "bench-history-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "*",
         "STATIC_MANIFEST": "0",
         "CREDENTIALS_KEY": "7kCX3yurBAbjTbEzDrgikGLg04TqOYz3SbgdjAiOf0U=",

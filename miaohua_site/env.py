@@ -57,3 +57,21 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# The placeholder of .env.example, which a copied file keeps until someone changes it.
+SECRET_KEY_PLACEHOLDER = "change-me-to-a-long-random-string"
+
+
+def check_secret_key(value: str) -> str:
+    """A production SECRET_KEY must be no placeholder and as strong as Django's check --deploy asks (W009)."""
+    generate = "Generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    if value == SECRET_KEY_PLACEHOLDER or value.startswith(("change-me", "django-insecure-")):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is still the example's placeholder; set a secret of your own. {generate}"
+        )
+    if len(value) < 50 or len(set(value)) < 5:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is too weak: it needs at least 50 characters, 5 of them different. {generate}"
+        )
+    return value

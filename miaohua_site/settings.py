@@ -3,18 +3,21 @@
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
 
-from miaohua_site.env import env_bool, env_float, env_int, env_list, env_str
+from miaohua_site.env import check_secret_key, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-do-not-use-in-production", required=not DEBUG)
+if not DEBUG:
+    check_secret_key(SECRET_KEY)  # the placeholder of .env.example, or a weak key, stops start-up
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else None)
 if not ALLOWED_HOSTS:
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_htmx",
+    "csp",
     "django_q",
     "bootstrap",
     "miaohua_site.accounts",
@@ -46,11 +50,14 @@ INSTALLED_APPS = [
     "miaohua_site.workers",
     "generation",
     "training",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "miaohua_site.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -58,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "miaohua_site.urls"
@@ -170,6 +178,39 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes), on the product's sign-in page and on /admin/login/ alike: after
+# AXES_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is locked for
+# AXES_COOLOFF_MINUTES (each further try starts the wait again). An admin unlocks it by deleting its row under
+# Admin → Axes → Access attempts, or `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "miaohua_site.accounts.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "miaohua_site.accounts.security.client_ip"
+AXES_VERBOSE = False
+# Proxies in front of the web server that append X-Forwarded-For (0: the visitor's address is REMOTE_ADDR).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+# --- Email (password reset links): printed on the console in development (DEBUG=1), sent over SMTP otherwise.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually port 465
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # a page waits at most this for the mail server
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Miaohua Studio <studio@localhost>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -255,6 +296,35 @@ MIAOHUA_SIMULATOR_FAIL_MARKER = env_str("MIAOHUA_SIMULATOR_FAIL_MARKER", "simfai
 MIAOHUA_SIMULATOR_SENSITIVE_MARKER = env_str("MIAOHUA_SIMULATOR_SENSITIVE_MARKER", "simsensitive")
 MIAOHUA_SIMULATOR_ACCOUNTS = env_str("MIAOHUA_SIMULATOR_ACCOUNTS", "")  # "email:password,email:password"
 
+# --- Content-Security-Policy (django-csp): scripts only from our own static files (htmx included; no inline
+# script or handler, no eval: htmx's allowEval is off, see base.html), images from us and the vendor's image hosts
+# (the catalog's demo pictures), styles ours plus inline style attributes (progress bars' widths).
+_IMAGE_SOURCES = sorted(
+    {f"{urlsplit(MIAOHUA_API_BASE).scheme}://{urlsplit(MIAOHUA_API_BASE).netloc}", *filter(None, MIAOHUA_IMAGE_HOSTS)}
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_IMAGE_SOURCES],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page uses (miaohua_site/middleware.py); "()" allows a feature nowhere.
+PERMISSIONS_POLICY = {
+    feature: ()
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer",
+        "microphone", "midi", "payment", "usb", "xr-spatial-tracking",
+    )
+}  # fmt: skip
+
 DEFAULT_EXCEPTION_REPORTER_FILTER = "miaohua_site.reporting.SecretsFilter"
 
 LOGGING = {
@@ -263,10 +333,18 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {"django.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},  # axes: lock-outs only
 }
 
-if not DEBUG:
+# --- HTTPS. SITE_HTTPS=1 says visitors reach the site over HTTPS (a proxy terminating TLS and setting
+# X-Forwarded-Proto): then plain http is redirected and HSTS is sent. Unset, nothing assumes HTTPS, so the local
+# start command (http://127.0.0.1, DEBUG on or off) keeps working; production sets it (docs/DEPLOY.md).
+SITE_HTTPS = env_bool("SITE_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SITE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SITE_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SITE_HTTPS)
+if not DEBUG or SITE_HTTPS:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

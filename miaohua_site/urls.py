@@ -1,10 +1,30 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from miaohua_site.accounts import forms as account_forms
+from miaohua_site.accounts import views as account_views
+
+# Sign-in, sign-out, password change and reset: Django's views on the product's pages (templates/registration/),
+# with Bootstrap-styled forms, and a reset that says so when its email could not be sent.
+auth_urlpatterns = [
+    path(
+        "password_change/",
+        auth_views.PasswordChangeView.as_view(form_class=account_forms.PasswordChangeForm),
+        name="password_change",
+    ),
+    path("password_reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=account_forms.SetPasswordForm),
+        name="password_reset_confirm",
+    ),
+    path("", include("django.contrib.auth.urls")),  # login, logout, the "done" pages
+]
+
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(auth_urlpatterns)),
     path("settings/", include("miaohua_site.accounts.urls")),
     path("admin/", admin.site.urls),
     path("training/", include("training.urls")),
@@ -15,5 +35,5 @@ if settings.MIAOHUA_SIMULATOR:
     # The vendor's API, offline: http://<this server>/simulator/api/v1b/<endpoint>
     urlpatterns.append(path("simulator/", include("miaohua_site.simulator.urls")))
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored images (MEDIA_ROOT) are never served at /media/, not even with DEBUG=1: every one goes through a view
+# that checks who may see it (generation.views.image_file / input_file, training.views.dataset_image_file).

@@ -175,3 +175,14 @@
     }
   });
 })();
+
+// Polls pause while the tab is hidden. The triggers carry no htmx filter ("every 2s [cond]"): htmx evaluates a
+// filter as JavaScript, which the Content-Security-Policy forbids, so a hidden tab's poll is dropped here.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (document.visibilityState === "visible") return;
+    var trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+    if (!event.detail.requestConfig.triggeringEvent && /(^|,)\s*every\s/.test(trigger)) event.preventDefault();
+  });
+})();

@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("CREDENTIALS_KEY", "7kCX3yurBAbjTbEzDrgikGLg04TqOYz3SbgdjAiOf0U=")
 os.environ.setdefault("ALLOWED_HOSTS", "*")
 os.environ.setdefault("MIAOHUA_SIMULATOR_TASK_SECONDS", "0.3")

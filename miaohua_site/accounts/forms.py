@@ -1,6 +1,13 @@
-from django import forms
+import logging
 
-from miaohua_site.forms import StudioForm
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
+
+from miaohua_site.forms import StudioForm, StudioFormMixin
+
+logger = logging.getLogger(__name__)
 
 
 class ConnectForm(StudioForm):
@@ -15,3 +22,32 @@ class ConnectForm(StudioForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}, render_value=False),
     )
+
+
+class MailNotSent(Exception):
+    """The mail server did not take the password-reset email."""
+
+
+class PasswordChangeForm(StudioFormMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class SetPasswordForm(StudioFormMixin, auth_forms.SetPasswordForm):
+    pass
+
+
+class PasswordResetForm(StudioFormMixin, auth_forms.PasswordResetForm):
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        """Django's, except that a failure is raised (Django logs it and lets the page report success)."""
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+        if html_email_template_name is not None:
+            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+        try:
+            message.send()
+        except Exception as exc:
+            logger.exception("The password reset email to user %s could not be sent", context["user"].pk)
+            raise MailNotSent(str(exc)) from exc

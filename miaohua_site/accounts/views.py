@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -7,7 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from miaohua_site.accounts import services
-from miaohua_site.accounts.forms import ConnectForm
+from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordResetForm
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUnavailable
 
@@ -50,3 +51,20 @@ def upstream_disconnect(request):
     services.upstream_account_disconnect(user=request.user)
     messages.success(request, "Disconnected. Your Miaohua password and token were deleted from the dashboard.")
     return redirect("upstream_settings")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, on the product's page, saying so when the email could not be sent (Django reports success)."""
+
+    form_class = PasswordResetForm
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except MailNotSent:
+            form.add_error(
+                None,
+                "The email could not be sent: the mail server did not take it. "
+                "Try again in a few minutes, or ask an admin to set a new password for you.",
+            )
+            return self.form_invalid(form)

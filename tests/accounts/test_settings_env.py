@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "a-production-secret-key-for-tests-0123456789-abcdefghijklmnop"
 
 
 def _start(**env):
@@ -38,15 +39,29 @@ def test_it_refuses_to_start_in_production_without_secret_key():
 
 
 def test_it_refuses_to_start_in_production_without_credentials_key():
-    result = _start(DEBUG="0", SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
+    result = _start(DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com")
     assert result.returncode != 0
     assert "CREDENTIALS_KEY" in result.stderr
 
 
 def test_it_refuses_to_start_in_production_without_allowed_hosts():
-    result = _start(DEBUG="0", SECRET_KEY="s" * 50, CREDENTIALS_KEY="k")
+    result = _start(DEBUG="0", SECRET_KEY=STRONG_KEY, CREDENTIALS_KEY="k")
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_it_refuses_the_placeholder_secret_key_of_the_example():
+    result = _start(
+        DEBUG="0", SECRET_KEY="change-me-to-a-long-random-string", CREDENTIALS_KEY="k", ALLOWED_HOSTS="example.com"
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is still the example's placeholder" in result.stderr
+
+
+def test_it_refuses_a_weak_secret_key():
+    result = _start(DEBUG="0", SECRET_KEY="s" * 60, CREDENTIALS_KEY="k", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
 
 
 def test_it_names_a_malformed_boolean():
@@ -96,3 +111,22 @@ def test_postgres_and_redis_come_from_their_urls():
     s = _settings(DATABASE_URL="postgres://studio@db.example:5432/studio", REDIS_URL="redis://127.0.0.1:6379/3")
     assert s["engine"] == "django.db.backends.postgresql" and s["db"] == "studio"
     assert s["q"] == ["redis"]
+
+
+def _email_backend(**env):
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DEBUG"))}
+    base.update(DJANGO_SETTINGS_MODULE="miaohua_site.settings", **env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_email_backend_comes_from_the_environment():
+    assert _email_backend(DEBUG="1") == "django.core.mail.backends.console.EmailBackend"
+    production = {"DEBUG": "0", "SECRET_KEY": STRONG_KEY, "CREDENTIALS_KEY": "k", "ALLOWED_HOSTS": "example.com"}
+    assert _email_backend(**production) == "django.core.mail.backends.smtp.EmailBackend"
+    chosen = _email_backend(DEBUG="1", EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend")
+    assert chosen == "django.core.mail.backends.filebased.EmailBackend"

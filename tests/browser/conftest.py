@@ -14,3 +14,12 @@ def sign_in(live_server, page: Page):
         return page
 
     return _sign_in
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(page: Page):
+    """Nothing a page does is refused by the Content-Security-Policy (htmx, Bootstrap and our scripts included)."""
+    refused = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    yield
+    assert not refused, refused
