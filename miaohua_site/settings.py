@@ -237,6 +237,8 @@ TRAINING_DATASET_MAX_PAGES = env_int("TRAINING_DATASET_MAX_PAGES", 500)  # of da
 TRAINING_POLL_INTERVAL_SECONDS = env_float("TRAINING_POLL_INTERVAL_SECONDS", 3.0)  # train_progress per job
 TRAINING_TIMEOUT_SECONDS = env_int("TRAINING_TIMEOUT_SECONDS", 24 * 3600)
 TRAINING_LORA_WAIT_SECONDS = env_int("TRAINING_LORA_WAIT_SECONDS", 600)  # after "done", for the LoRA to appear
+# Between two looks for it in models/private: the poll interval, doubling, at most this.
+TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS = env_float("TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS", 60.0)
 TRAINING_PRIVATE_MAX_PAGES = env_int("TRAINING_PRIVATE_MAX_PAGES", 10)  # of models/private, looking for it
 # Vendor catalogs (generation/catalog.py): refreshed by the worker, read by pages from the cache.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 600)  # fresh for this long, then refreshed on next read
@@ -249,6 +251,7 @@ CATALOG_WAIT_SECONDS = env_int("CATALOG_WAIT_SECONDS", 60)  # a placeholder then
 MIAOHUA_SIMULATOR_TASK_SECONDS = env_float("MIAOHUA_SIMULATOR_TASK_SECONDS", 4.0)
 MIAOHUA_SIMULATOR_TRAIN_SECONDS = env_float("MIAOHUA_SIMULATOR_TRAIN_SECONDS", 60.0)
 MIAOHUA_SIMULATOR_ENVELOPES = env_bool("MIAOHUA_SIMULATOR_ENVELOPES", False)
+MIAOHUA_SIMULATOR_RENAME_TRAINED = env_bool("MIAOHUA_SIMULATOR_RENAME_TRAINED", True)  # "a b" → "a_b", as documented
 MIAOHUA_SIMULATOR_FAULTS = env_str("MIAOHUA_SIMULATOR_FAULTS", "")
 MIAOHUA_SIMULATOR_TOKEN_SECONDS = env_int("MIAOHUA_SIMULATOR_TOKEN_SECONDS", 24 * 3600)
 MIAOHUA_SIMULATOR_FAIL_MARKER = env_str("MIAOHUA_SIMULATOR_FAIL_MARKER", "simfail")

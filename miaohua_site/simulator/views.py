@@ -182,7 +182,7 @@ def train_progress(call: Call) -> Reply:
         "create_time": datasets.format_time(job.created_at),
         "description": job.description,
         "main_body": job.main_body,
-        "model_name": job.name,
+        "model_name": training.trained_model_name(job.name),
         "state": state,
         "training_progress": progress,
         "trigger_word": job.trigger_word,
