@@ -238,6 +238,11 @@ class TrainingJob(models.Model):
         return self.state in self.FINAL
 
     @property
+    def lora_linkable(self) -> bool:
+        """Miaohua has finished the training: its LoRA may be linked by hand (when the search did not find it)."""
+        return self.state == self.State.DONE or (self.state == self.State.RUNNING and self.vendor_done_at is not None)
+
+    @property
     def percent(self) -> int:
         return 100 if self.state == self.State.DONE else int(max(0.0, min(1.0, self.progress)) * 100)
 
