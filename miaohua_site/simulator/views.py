@@ -209,7 +209,7 @@ def _denied(reason: str) -> HttpResponse:
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
         f"<Message>{reason}</Message></Error>"
     )
-    return HttpResponse(body, status=403, content_type="application/xml")
+    return HttpResponse(body, status=links.refusal_status(), content_type="application/xml")
 
 
 def file_view(view):
