@@ -171,7 +171,8 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         else:
             if "output_size" not in self.initial:
                 flat = [size for sizes in self.presets.values() for size in sizes]
-                self.initial["output_size"] = "960x960" if "960x960" in flat else (flat[0] if flat else CUSTOM)
+                documented = [size for size in flat if not size_warning(size)]  # no warning by default
+                self.initial["output_size"] = "960x960" if "960x960" in flat else (documented or flat or [CUSTOM])[0]
             size = self.initial.get("output_size")
             if not self.is_bound and size and all(size not in sizes for sizes in self.presets.values()):
                 self.initial["output_size"] = CUSTOM  # a size that is no preset: show it in the custom fields
@@ -197,13 +198,33 @@ class GenerateForm(ImageSourceMixin, StudioForm):
 
     @staticmethod
     def _presets(resolutions: dict) -> dict[str, list[str]]:
-        """The form's presets grouped by ratio, keeping only sizes inside the documented 640–6144 range."""
+        """The form's presets grouped by ratio, keeping only sizes Miaohua accepts (512–6144 a side)."""
         kept = {}
         for ratio, sizes in resolutions.items():
             fitting = [s for s in sizes if _fits(s)]
             if fitting:
                 kept[ratio] = fitting
         return kept
+
+    documented_min_side = rules.DOCUMENTED_MIN_SIDE
+
+    @property
+    def small_size_warning(self) -> str:
+        return SMALL_SIZE_WARNING.format(floor=rules.DOCUMENTED_MIN_SIDE, top=rules.SIDE[1])
+
+    @property
+    def output_size_warning(self) -> str:
+        """A warning (not an error) beside the size when a side is below the documented 640 (digest decision 5)."""
+        if self.is_bound:
+            data = getattr(self, "cleaned_data", None) or {}
+            size = data.get("output_size") or self.data.get("output_size") or ""
+            if size == CUSTOM:
+                size = f"{self.data.get('width', '')}x{self.data.get('height', '')}"
+        else:
+            size = self.initial.get("output_size") or ""
+            if size == CUSTOM:
+                size = f"{self.initial.get('width', '')}x{self.initial.get('height', '')}"
+        return size_warning(str(size))
 
     @property
     def selected_model(self):
@@ -228,7 +249,7 @@ class GenerateForm(ImageSourceMixin, StudioForm):
             self.add_error("output_size", "Choose an output size: only image to image can keep the init image's size.")
         elif size and not _fits(size):
             self.add_error(
-                "output_size", f"Each side must be {rules.SIDE[0]}–{rules.SIDE[1]} pixels (Miaohua's documented range)."
+                "output_size", f"Each side must be {rules.SIDE[0]}–{rules.SIDE[1]} pixels (what Miaohua accepts)."
             )
         if mode == "img2img":
             if not (data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")):
@@ -248,11 +269,33 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         return data
 
 
-def _fits(size: str) -> bool:
+SMALL_SIZE_WARNING = (
+    "A side below {floor} pixels is outside Miaohua's documented range ({floor}–{top}). Miaohua accepts it today, "
+    "but the picture may come out less detailed."
+)
+
+
+def _sides(size: str) -> tuple[int, int] | None:
     try:
         width, height = (int(part) for part in size.lower().split("x"))
     except ValueError:
+        return None
+    return width, height
+
+
+def size_warning(size: str) -> str:
+    """What to say about an accepted size below the documented floor; "" for any other size."""
+    sides = _sides(size)
+    if sides is None or not _fits(size) or min(sides) >= rules.DOCUMENTED_MIN_SIDE:
+        return ""
+    return SMALL_SIZE_WARNING.format(floor=rules.DOCUMENTED_MIN_SIDE, top=rules.SIDE[1])
+
+
+def _fits(size: str) -> bool:
+    sides = _sides(size)
+    if sides is None:
         return False
+    width, height = sides
     return rules.SIDE[0] <= width <= rules.SIDE[1] and rules.SIDE[0] <= height <= rules.SIDE[1]
 
 

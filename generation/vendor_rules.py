@@ -8,7 +8,8 @@ N_IMAGES = (1, 8)
 SCALE = (1, 20)
 STEPS = (1, 150)
 SEED = (-1, 9_999_999)
-SIDE = (640, 6144)  # output_size per side, documented; the form's presets start lower (digest decision 5)
+SIDE = (512, 6144)  # output_size per side: the live service takes 512 and up (digest decision 5, revised)
+DOCUMENTED_MIN_SIDE = 640  # the document's floor: below it the form warns, it does not refuse
 WEIGHT = (0.0, 2.0)
 MAX_CONTROLNETS = 3
 

@@ -57,6 +57,7 @@
 
   document.addEventListener("input", function (event) {
     if (event.target.hasAttribute("data-counter")) updateCounter(event.target);
+    if (event.target.name === "width" || event.target.name === "height") updateVisibility();
   });
 
   function form() { return document.getElementById("generate-form"); }
@@ -76,6 +77,21 @@
     f.querySelectorAll("[data-when-mode]").forEach(function (el) { el.hidden = el.dataset.whenMode !== mode; });
     var size = f.querySelector("[name=output_size]");
     f.querySelectorAll("[data-when-custom-size]").forEach(function (el) { el.hidden = !size || size.value !== "custom"; });
+    updateSizeWarning(f, size);
+  }
+
+  function updateSizeWarning(f, size) {
+    // Sides from 512 are accepted; below the documented floor the form warns beside the size (not an error).
+    var warning = f.querySelector("[data-size-warning]");
+    if (!warning || !size) return;
+    var value = size.value;
+    if (value === "custom") {
+      value = (f.querySelector("[name=width]") || {}).value + "x" + (f.querySelector("[name=height]") || {}).value;
+    }
+    var sides = value.split("x").map(function (n) { return parseInt(n, 10); });
+    var floor = parseInt(warning.dataset.sizeWarning, 10);
+    warning.hidden = !(sides.length === 2 && sides.every(function (n) { return n >= parseInt(warning.dataset.sizeMin, 10); }) &&
+                       Math.min(sides[0], sides[1]) < floor);
   }
 
   function processorMap() {

@@ -102,3 +102,37 @@ class TrainingForm(StudioForm):
         if not TRIGGER_PATTERN.match(word):
             raise forms.ValidationError("A trigger word cannot contain commas, semicolons or line breaks.")
         return word
+
+
+class LoraLinkForm(StudioForm):
+    """An admin links a finished job to its LoRA by hand, picked from the account's private models (as cached:
+    the page never waits on Miaohua)."""
+
+    versionid = forms.ChoiceField(
+        label="LoRA",
+        error_messages={
+            "required": "Pick the LoRA this training made.",
+            "invalid_choice": "Pick one of this Miaohua account's private models.",
+        },
+        help_text="The account's private models at Miaohua (uploaded and trained).",
+    )
+
+    def __init__(self, *args, models=None, loading=False, error="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.models = {m.versionid: m for m in models or []}
+        self.loading = loading
+        self.fields["versionid"].choices = [("", "Choose…")] + [
+            (m.versionid, f"{m.model_name} ({m.versionid})") for m in self.models.values()
+        ]
+        if loading:
+            self.note = "The account's private models are still loading from Miaohua; try again in a moment."
+        elif error:
+            self.note = f"The account's private models could not be loaded: {error}"
+        elif not self.models:
+            self.note = "This Miaohua account has no private models yet."
+        else:
+            self.note = ""
+
+    def clean_versionid(self):
+        versionid = self.cleaned_data["versionid"]
+        return self.models[versionid]

@@ -201,6 +201,9 @@ class TrainingJob(models.Model):
     vendor_state = models.CharField(max_length=30, blank=True)
     progress = models.FloatField(default=0.0, help_text="training_progress, 0–1")
     error_message = models.TextField(blank=True, help_text="Why the training failed, in plain words")
+    # train_progress's model_name: the vendor renames ("train model1" → "train_model1"), so the LoRA is looked
+    # for by this name (digest: "Trained model names").
+    vendor_model_name = models.CharField("name at Miaohua", max_length=200, blank=True)
     lora_versionid = models.CharField("LoRA version id", max_length=200, blank=True)
     lora_model_name = models.CharField("LoRA", max_length=200, blank=True)
 
@@ -233,6 +236,11 @@ class TrainingJob(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in self.FINAL
+
+    @property
+    def lora_linkable(self) -> bool:
+        """Miaohua has finished the training: its LoRA may be linked by hand (when the search did not find it)."""
+        return self.state == self.State.DONE or (self.state == self.State.RUNNING and self.vendor_done_at is not None)
 
     @property
     def percent(self) -> int:

@@ -94,6 +94,23 @@ def job_for_user(user, pk) -> TrainingJob:
     return get_object_or_404(jobs_visible_to(user), pk=pk)
 
 
+def can_link_lora(user, job: TrainingJob) -> bool:
+    """Admins connected to the job's Miaohua account may link its LoRA by hand, once Miaohua has finished it."""
+    account = getattr(user, "upstream_account", None) if user.is_authenticated and user.is_staff else None
+    return account is not None and account.email.lower() == (job.account_email or "").lower()
+
+
+def job_for_lora_link(user, pk) -> TrainingJob:
+    """A job whose LoRA the user may link; 404 when the user may not see it, 403 when on another account."""
+    job = job_for_user(user, pk)
+    if not can_link_lora(user, job):
+        raise PermissionDenied(
+            f"This training ran on the Miaohua account {job.account_email}; only an admin connected to that "
+            "account can link its LoRA."
+        )
+    return job
+
+
 def job_with_key(user, key) -> TrainingJob | None:
     """The job a form with this idempotency key already made (a resent form, a double click)."""
     try:

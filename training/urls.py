@@ -26,6 +26,7 @@ urlpatterns = [
     path("new/", views.training_create, name="training_create"),
     path("new/choices/", views.training_form_choices, name="training_form_choices"),
     path("jobs/<int:pk>/card/", views.training_card, name="training_card"),
+    path("jobs/<int:pk>/lora/", views.training_lora_link, name="training_lora_link"),
     path("notices/", views.training_notices, name="training_notices"),
     path("notices/dismiss/", views.training_notices_dismiss, name="training_notices_dismiss"),
 ]

@@ -24,7 +24,7 @@ from generation import selectors as generation_selectors
 from generation.vendor_rules import UPLOAD_MAX_BYTES
 from miaohua_site.accounts.decorators import staff_required, upstream_account_required
 from training import catalog, selectors, services
-from training.forms import DatasetForm, TrainingForm
+from training.forms import DatasetForm, LoraLinkForm, TrainingForm
 from training.models import DatasetImage, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -326,11 +326,34 @@ def _training_form(account, entry, data=None, initial=None, taken_names=()):
     )
 
 
-def _training_page(request, form=None, status=200):
+def _lora_link_form(user, job, data=None) -> LoraLinkForm | None:
+    """The by-hand LoRA picker of a finished job that has none (or the posted one), for admins on its account;
+    the private models come from the cached catalog."""
+    if data is None and not (job.state == TrainingJob.State.DONE and not job.lora_versionid):
+        return None
+    if not selectors.can_link_lora(user, job):
+        return None
+    entry = generation_catalog.private_models(user.upstream_account)
+    failed = entry.error if entry.failed else ""
+    return LoraLinkForm(
+        data, models=entry.value or [], loading=not entry.ready and not failed, error=failed, prefix=f"lora-{job.pk}"
+    )
+
+
+def _with_link_forms(user, jobs, bound=None):
+    jobs = list(jobs)
+    if bound is not None and bound.pk not in {job.pk for job in jobs}:
+        jobs.insert(0, bound)
+    for job in jobs:
+        job.link_form = bound.link_form if bound is not None and job.pk == bound.pk else _lora_link_form(user, job)
+    return jobs
+
+
+def _training_page(request, form=None, status=200, linking=None):
     account = _account(request.user)
     context = {
         "account": account,
-        "jobs": selectors.jobs_visible_to(request.user)[:50],
+        "jobs": _with_link_forms(request.user, selectors.jobs_visible_to(request.user)[:50], bound=linking),
         "form": form,
         "notices": _notices(request),
     }
@@ -405,10 +428,28 @@ def training_create(request):
 def training_card(request, pk):
     """The polled job card: re-rendered every ~2 s while the job moves; 286 (stop polling) once final."""
     job = selectors.job_for_user(request.user, pk)
+    job.link_form = _lora_link_form(request.user, job)
     response = TemplateResponse(request, "training/training_list.html#job_card", {"job": job})
     if job.is_final:
         response.status_code = STOP
     return response
+
+
+@staff_required
+@require_POST
+def training_lora_link(request, pk):
+    """An admin links a finished job to its LoRA by hand (when the search did not find it under a name it
+    knows): one of the account's private models, as cached."""
+    job = selectors.job_for_lora_link(request.user, pk)
+    form = _lora_link_form(request.user, job, data=request.POST)
+    if form.is_valid():
+        lora = form.cleaned_data["versionid"]
+        if services.training_lora_link(job=job, user=request.user, lora=lora):
+            messages.success(request, f"“{job.name}” is linked to the LoRA “{lora.model_name}”.")
+            return redirect(f"{reverse('training_list')}#job-{job.pk}")
+        form.add_error("versionid", "Miaohua has not finished this training yet: its LoRA cannot be linked now.")
+    job.link_form = form
+    return _training_page(request, status=400, linking=job)
 
 
 @staff_required

@@ -1,10 +1,12 @@
 """Bringing images home (the engine's download lane): every image of a done task is downloaded as soon as the
-poller records it, one image per work item, several at once; a link the vendor refuses as expired is
-refreshed with ``task_result`` and tried again at once; a failed download is retried later with fresh links,
+poller records it, one image per work item, several at once; a link the vendor refuses as expired (403, 404,
+410) is refreshed with ``task_result`` — once for all the task's images, however many downloads were refused
+together — and tried again at once; a failed download is retried later with fresh links,
 backing off (1, 2, 4 … 30 minutes, GENERATION_MIRROR_MAX_ATTEMPTS in all)."""
 
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -24,8 +26,12 @@ logger = logging.getLogger(__name__)
 
 MirrorState = GeneratedImage.MirrorState
 RETRY_CHECK_SECONDS = 5.0
+REFRESHED_RECENTLY_SECONDS = 10.0  # links a refusal's task_result gave are what the task's other downloads use
 
 _local = threading.local()
+# (task id, vendor task id) → (its lock, [when its links were last refreshed])
+_refreshes: dict[tuple[int, str], tuple[threading.Lock, list[float]]] = {}
+_refreshes_guard = threading.Lock()
 
 
 def _session() -> requests.Session:
@@ -81,6 +87,35 @@ def fresh_links(task: GenerationTask) -> dict[int, tuple[str, str]]:
     return links
 
 
+def _refresh_of(task: GenerationTask) -> tuple[threading.Lock, list[float]]:
+    key = (task.pk, task.upstream_task_id)
+    with _refreshes_guard:
+        if key not in _refreshes:
+            if len(_refreshes) > 1000:  # forget old tasks (at worst one more task_result for one of them)
+                _refreshes.clear()
+            _refreshes[key] = (threading.Lock(), [0.0])
+        return _refreshes[key]
+
+
+def links_after_refusal(image: GeneratedImage) -> tuple[str, str] | None:
+    """New links for an image whose download was refused as expired. The task's images are often refused
+    together (one answer gave their links): the first refusal asks task_result, which writes every image's new
+    links; the others wait for it and read theirs from the database, with no call of their own."""
+    tried = (image.upstream_large_url, image.upstream_middle_url)
+    lock, last = _refresh_of(image.task)
+    with lock:
+        stored = (
+            GeneratedImage.objects.filter(pk=image.pk).values_list("upstream_large_url", "upstream_middle_url").first()
+        )
+        if stored and tuple(stored) != tried:
+            return tuple(stored)  # another download of the task has just refreshed them
+        if time.monotonic() - last[0] < REFRESHED_RECENTLY_SECONDS:
+            return None  # Miaohua was asked a moment ago and gave these very links: no second call
+        link = fresh_links(image.task).get(image.save_index)
+        last[0] = time.monotonic()
+        return link
+
+
 def image_mirror(*, image_id: int, refresh_links: bool = False, token: str = "") -> str:
     """Download one image (``large``, and ``middle`` for the preview) into our storage with a thumbnail. With
     ``token`` the image is already claimed by that engine; without, it is claimed here."""
@@ -99,7 +134,7 @@ def image_mirror(*, image_id: int, refresh_links: bool = False, token: str = "")
         try:
             stored = _store(image)
         except image_files.DownloadError as exc:
-            link = fresh_links(image.task).get(image.save_index) if exc.expired and not refresh_links else None
+            link = links_after_refusal(image) if exc.expired and not refresh_links else None
             if not link:
                 raise
             image.upstream_large_url, image.upstream_middle_url = link

@@ -2,7 +2,8 @@
 
 A link is `<path>?OSSAccessKeyId=SIMULATOR&Expires=<unix time>&Signature=<HMAC of path and expiry>`.
 Since `Expires` is counted from now, the same picture gets a new link on a later poll, as the vendor's
-do ("Image URLs can change between polls"). The file views answer 403 for a bad or expired signature.
+do ("Image URLs can change between polls"). The file views answer 403 for a bad or expired signature, as an
+object store does (MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS: 404 or 410, as some CDNs answer instead).
 When a link comes back as a parameter (init_img, cn img, dataset images) only its path matters."""
 
 import base64
@@ -49,6 +50,11 @@ def check(request) -> str | None:
     if expires < clock.now().timestamp():
         return "link expired"
     return None
+
+
+def refusal_status() -> int:
+    """The HTTP status of a refused (expired or badly signed) link."""
+    return int(getattr(settings, "MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS", 403))
 
 
 def parse(url, pattern: re.Pattern) -> dict | None:

@@ -182,7 +182,7 @@ def train_progress(call: Call) -> Reply:
         "create_time": datasets.format_time(job.created_at),
         "description": job.description,
         "main_body": job.main_body,
-        "model_name": job.name,
+        "model_name": training.trained_model_name(job.name),
         "state": state,
         "training_progress": progress,
         "trigger_word": job.trigger_word,
@@ -209,7 +209,7 @@ def _denied(reason: str) -> HttpResponse:
         '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
         f"<Message>{reason}</Message></Error>"
     )
-    return HttpResponse(body, status=403, content_type="application/xml")
+    return HttpResponse(body, status=links.refusal_status(), content_type="application/xml")
 
 
 def file_view(view):

@@ -107,13 +107,14 @@ def test_it_refuses_a_model_the_catalog_does_not_have():
 @pytest.mark.parametrize(
     ("width", "height", "ok"),
     [
+        ("512", "512", True),
         ("640", "640", True),
         ("6144", "6144", True),
-        ("639", "960", False),
+        ("511", "960", False),
         ("960", "6145", False),
     ],
 )
-def test_it_checks_a_custom_size_against_the_documented_range(width, height, ok):
+def test_it_checks_a_custom_size_against_what_miaohua_accepts(width, height, ok):
     form = make_form(output_size="custom", width=width, height=height)
     assert form.is_valid() is ok, form.errors
     if ok:
@@ -124,14 +125,30 @@ def test_it_checks_a_custom_size_against_the_documented_range(width, height, ok)
 
 def test_a_custom_size_needs_both_sides():
     form = make_form(output_size="custom", width="800", height=None)
-    assert "Enter a height of 640–6144 pixels." in form.errors["height"]
+    assert "Enter a height of 512–6144 pixels." in form.errors["height"]
 
 
-def test_it_offers_only_presets_inside_the_documented_range():
+def test_it_offers_the_presets_from_512():
     form = make_form()
     offered = [size for _, group in form.fields["output_size"].choices if isinstance(group, list) for size, _ in group]
-    assert "512x512" not in offered and "960x960" in offered
-    assert "Select a valid choice" in make_form(output_size="512x512").errors["output_size"][0]
+    assert "512x512" in offered and "960x960" in offered
+    assert make_form(output_size="512x512").is_valid()
+
+
+@pytest.mark.parametrize(
+    ("fields", "warned"),
+    [
+        ({"output_size": "512x512"}, True),
+        ({"output_size": "custom", "width": "992", "height": "560"}, True),
+        ({"output_size": "640x960"}, False),
+        ({"output_size": "custom", "width": "640", "height": "640"}, False),
+    ],
+)
+def test_a_side_below_the_documented_640_is_a_warning_not_an_error(fields, warned):
+    form = make_form(**fields)
+
+    assert form.is_valid(), form.errors
+    assert ("outside Miaohua's documented range" in form.output_size_warning) is warned
 
 
 def test_text_to_image_needs_an_output_size():

@@ -3,11 +3,14 @@ allowed hosts and within a size cap; an expired link is refreshed at once; a fai
 with fresh links."""
 
 import io
+import threading
+import time
 import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django import db
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
@@ -145,7 +148,9 @@ def test_a_failed_download_waits_for_its_back_off(owner, connected, settings):
     assert stats.calls("files") == files
 
 
-def test_an_expired_link_is_refreshed_and_the_image_stored_at_once(owner, connected, settings, vendor_clock):
+@pytest.mark.parametrize("refusal", [403, 404, 410])  # an object store's answer, and two CDNs'
+def test_an_expired_link_is_refreshed_and_the_image_stored_at_once(owner, connected, settings, vendor_clock, refusal):
+    settings.MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS = refusal
     settings.GENERATION_MIRROR_IMAGES = False
     task = generate(owner)
     vendor_clock.advance(8 * 24 * 3600)  # the links expired before anyone downloaded them
@@ -155,6 +160,7 @@ def test_an_expired_link_is_refreshed_and_the_image_stored_at_once(owner, connec
     image = task.images.get()
     assert image.mirror_state == MirrorState.STORED and image.mirror_attempts == 1
     assert stats.calls("task_result", status=200) == 1
+    assert stats.calls("files", status=refusal) == 1  # refused once, then stored with the fresh link
 
 
 def test_an_expired_link_without_fresh_links_fails_in_plain_words(owner, connected, settings, vendor_clock):
@@ -258,3 +264,31 @@ def test_a_download_whose_engine_is_gone_waits_again_and_a_live_ones_does_not(ow
     gone.refresh_from_db()
     assert (alive.mirror_claim, alive.mirror_attempted_at is not None) == ("alive", True)
     assert (gone.mirror_claim, gone.mirror_attempted_at) == ("", None)  # the download lane takes it at once
+
+
+def test_a_tasks_expired_links_are_refreshed_once_and_stored_at_once(owner, connected, settings, vendor_clock):
+    settings.GENERATION_MIRROR_IMAGES = False
+    task = generate(owner, n_images=4)
+    vendor_clock.advance(8 * 24 * 3600)  # every link of the task expired before anyone downloaded it
+    ids = list(task.images.values_list("pk", flat=True))
+    claimed = mirror.images_claim(ids, token="engine")
+    results, start = {}, threading.Barrier(len(ids))
+
+    def download(pk):  # as the download lane's threads do, all four at once
+        start.wait()
+        try:
+            results[pk] = mirror.image_mirror(image_id=pk, token="engine")
+        finally:
+            db.connection.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=download, args=(pk,)) for pk in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == {pk: "stored" for pk in ids}
+    assert all(image.mirror_attempts == 1 for image in task.images.all())
+    assert stats.calls("task_result", status=200) == 1  # one answer carries every image's fresh link
+    assert time.monotonic() - started < 10  # seconds, not the retry schedule's minutes

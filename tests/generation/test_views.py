@@ -75,6 +75,21 @@ def test_it_generates_images_from_the_form(connected, owner):
 
 
 @live
+def test_a_512_size_is_generated_with_a_warning_beside_the_size(connected, owner):
+    response = connected.post(reverse("generate"), form_data(output_size="512x512"))
+
+    task = GenerationTask.objects.get(owner=owner)
+    assert response.status_code == 302 and task.params["output_size"] == "512x512"
+    task.refresh_from_db()
+    assert task.state == State.DONE, task.error_message  # the simulator takes sides from 512, as Miaohua does
+    page = connected.get(response["Location"]).content.decode()
+    warning = re.search(r'<div [^>]*id="size-warning"[^>]*>', page).group(0)
+    assert "hidden" not in warning and "outside Miaohua&#x27;s documented range" in page
+    plain = connected.get(reverse("generate")).content.decode()  # 960x960 by default: the warning is hidden
+    assert "hidden" in re.search(r'<div [^>]*id="size-warning"[^>]*>', plain).group(0)
+
+
+@live
 def test_the_seed_goes_back_to_random_unless_kept(connected, owner):
     fresh = connected.get(connected.post(reverse("generate"), form_data(select_seed="77"))["Location"])
     assert fresh.context["form"].initial["select_seed"] == -1

@@ -76,7 +76,21 @@ def test_it_answers_progress_bare_with_the_documented_fields(api, token):
         "training_progress",
         "trigger_word",
     } <= set(answer)
-    assert (answer["model_name"], answer["trigger_word"], answer["main_body"]) == ("my style", "tw", "Style")
+    assert (answer["model_name"], answer["trigger_word"], answer["main_body"]) == ("my_style", "tw", "Style")
+
+
+def test_it_renames_the_trained_model_as_the_documents_example_does(api, token, settings):
+    task_id = train(api, token, name="train  model1").json()["info"]["task_id"]
+    clock.advance(61)
+
+    assert progress(api, token, task_id)["model_name"] == "train_model1"  # the document: 'train_model1'
+    assert [m["model_name"] for m in private_models(api, token)] == ["train_model1"]
+    assert train(api, token, name="train_model1").json()["code"] == 403  # the name is taken, either spelling
+
+    settings.MIAOHUA_SIMULATOR_RENAME_TRAINED = False
+    kept = train(api, token, name="kept as given").json()["info"]["task_id"]
+    clock.advance(61)
+    assert progress(api, token, kept)["model_name"] == "kept as given"
 
 
 def test_it_adds_the_trained_lora_to_the_accounts_private_models(api, token, outsider_token):
@@ -88,7 +102,7 @@ def test_it_adds_the_trained_lora_to_the_accounts_private_models(api, token, out
     progress(api, token, task_id)
 
     models = private_models(api, token)
-    assert [(m["model_name"], m["tag"], m["base_model"]) for m in models] == [("my style", "LORA", "SDXL 1.0")]
+    assert [(m["model_name"], m["tag"], m["base_model"]) for m in models] == [("my_style", "LORA", "SDXL 1.0")]
     assert models[0]["is_opensource"] is True
     assert private_models(api, outsider_token) == []
     assert SimModel.objects.filter(kind="private").count() == 1

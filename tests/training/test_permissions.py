@@ -60,6 +60,7 @@ CHANGING = [
     ("training_list", "get", {}),
     ("training_create", "post", {}),
     ("training_card", "get", {"pk": "job"}),
+    ("training_lora_link", "post", {"pk": "job"}),
     ("training_notices", "get", {}),
     ("training_notices_dismiss", "post", {}),
 ]
@@ -68,6 +69,7 @@ POST_DATA = {
     "dataset_create": {"name": "Sneaky", "description": ""},
     "dataset_images_remove": {"selected": ["image"]},
     "dataset_from_history": {"generated": ["1"]},
+    "training_lora_link": {"lora-job-versionid": "lora_mine"},
     "training_create": {"name": "x", "trigger_word": "x", "base_model": "SDXL 1.0", "main_body": "Style"},
 }
 

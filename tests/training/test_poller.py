@@ -8,12 +8,13 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from miaohua_site.simulator import stats
+from miaohua_site.simulator import clock, stats
+from miaohua_site.simulator.models import SimModel
 from miaohua_site.workers.models import RateWindow
 from tests.training.conftest import picture
 from training import services
 from training.models import Dataset, DatasetImage, TrainingJob
-from training.services import recovery
+from training.services import poller, recovery
 from training.services.datasets import SEND_JOB
 
 JobState = TrainingJob.State
@@ -46,6 +47,98 @@ def test_the_poller_shares_the_accounts_rate_window_and_ends(admin_user, account
     assert report.runs["training-poll"] == stats.calls("train_progress") + 1  # and one look for the LoRA
     window = RateWindow.objects.get(name=f"account:{account.pk}")  # the generation poller's own window
     assert window.calls and window.version > 0
+
+
+def test_a_renamed_lora_is_found_by_the_name_train_progress_reports(admin_user, account, on_vendor, engine_held):
+    job = a_job(admin_user, account, on_vendor, name="train model1")  # the document's own example
+
+    engine_held()
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.error_message
+    assert job.vendor_model_name == "train_model1"  # what train_progress answered
+    lora = SimModel.objects.get(kind=SimModel.Kind.PRIVATE, model_name="train_model1")
+    assert (job.lora_versionid, job.lora_model_name) == (lora.versionid, "train_model1")
+    assert stats.calls("models/private") == 2  # found on the first look; then the Generate form's list refreshed
+
+
+@pytest.fixture
+def vendor_clock():
+    yield clock
+    clock.reset()
+
+
+def finished_at_miaohua(admin_user, account, on_vendor, vendor, vendor_clock, name="Cats LoRA") -> TrainingJob:
+    """A job Miaohua has trained (its LoRA exists at the vendor), not polled by us yet."""
+    job = a_job(admin_user, account, on_vendor, name=name)
+    assert services.training_send(job_id=job.pk) == "running"
+    job.refresh_from_db()
+    vendor_clock.advance(60)
+    assert vendor.train_progress(job.upstream_task_id).state == "done"  # the simulator makes the LoRA now
+    return job
+
+
+def test_a_lora_is_matched_forgivingly(admin_user, account, on_vendor, vendor, vendor_clock, engine_held):
+    job = finished_at_miaohua(admin_user, account, on_vendor, vendor, vendor_clock)
+    SimModel.objects.filter(training__id=job.upstream_task_id).update(model_name="cats-lora ")  # another spelling
+
+    engine_held()
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and job.lora_model_name == "cats-lora "
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "same"),
+    [
+        ("train model1", "train_model1", True),
+        ("Cats  LoRA", "cats_lora", True),
+        ("Cats LoRA", "cats-lora", True),
+        ("ＣＡＴＳ lora", "cats_lora", True),  # full-width letters
+        ("Cats LoRA", "Cats LoRA 2", False),
+        ("Cats LoRA", "Dogs LoRA", False),
+    ],
+)
+def test_names_are_compared_ignoring_case_spaces_and_underscores(name, other, same):
+    assert (poller.name_key(name) == poller.name_key(other)) is same
+
+
+def test_the_search_backs_off_and_stops_after_its_bound_saying_so(
+    admin_user, account, on_vendor, vendor, vendor_clock, engine_held, settings
+):
+    settings.TRAINING_LORA_WAIT_SECONDS = 2
+    settings.TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS = 0.8
+    job = finished_at_miaohua(admin_user, account, on_vendor, vendor, vendor_clock)
+    SimModel.objects.filter(training__id=job.upstream_task_id).update(model_name="something else entirely")
+    looks = stats.calls("models/private")
+
+    report = engine_held(budget=15)
+
+    job.refresh_from_db()
+    assert report.stopped == "idle" and job.state == JobState.DONE and not job.lora_versionid
+    assert job.error_message == (
+        "Miaohua finished the training, but no model named 'Cats_LoRA' or 'Cats LoRA' turned up among the "
+        "account's private models within 2 seconds. An admin can link the LoRA by hand below."
+    )
+    assert job.events.last().message == job.error_message
+    # Looks after 0, 0.2, 0.6, 1.4 and 2.2 s (0.2 s doubling to 0.8 s); every 0.2 s would be about 11.
+    assert 3 <= stats.calls("models/private") - looks <= 6
+
+
+def test_a_search_round_that_fails_backs_off_too(
+    admin_user, account, on_vendor, vendor, vendor_clock, engine_held, settings
+):
+    settings.TRAINING_LORA_WAIT_SECONDS = 2
+    settings.TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS = 0.8
+    job = finished_at_miaohua(admin_user, account, on_vendor, vendor, vendor_clock)
+    settings.MIAOHUA_SIMULATOR_FAULTS = "error_rate=1,error_status=500,endpoints=models/private"
+    looks = stats.calls("models/private")
+
+    engine_held(budget=15)
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and "An admin can link the LoRA by hand" in job.error_message
+    assert 3 <= stats.calls("models/private") - looks <= 6
 
 
 def test_an_inline_engine_stops_after_its_budget(admin_user, account, on_vendor, engine_held, settings):

@@ -66,8 +66,9 @@ def test_it_trains_a_lora_and_offers_it_to_the_generate_page(admin, dataset):
     job.refresh_from_db()
     assert job.state == JobState.DONE, job.error_message
     assert job.progress == 1.0 and job.percent == 100
-    lora = SimModel.objects.get(kind=SimModel.Kind.PRIVATE, model_name="Round cats LoRA")
-    assert (job.lora_versionid, job.lora_model_name) == (lora.versionid, "Round cats LoRA")
+    lora = SimModel.objects.get(kind=SimModel.Kind.PRIVATE, model_name="Round_cats_LoRA")  # renamed by Miaohua
+    assert job.vendor_model_name == "Round_cats_LoRA"  # as train_progress reported it
+    assert (job.lora_versionid, job.lora_model_name) == (lora.versionid, "Round_cats_LoRA")
     assert job.vendor_dataset_ids == [dataset.vendor_dataset_id]
     assert stats.calls("train_submit") == 1
     assert stats.calls("train_progress") >= 2
@@ -81,7 +82,7 @@ def test_it_trains_a_lora_and_offers_it_to_the_generate_page(admin, dataset):
     assert "Generate with this LoRA" in page and link in page
 
     generate = admin.get(f"/generate/?lora={lora.versionid}&prompt=roundcat").content.decode()
-    assert re.search(rf'<option value="{lora.versionid}" selected>Round cats LoRA</option>', generate)
+    assert re.search(rf'<option value="{lora.versionid}" selected>Round_cats_LoRA</option>', generate)
     assert re.search(r"<textarea[^>]*>\s*roundcat</textarea>", generate)
 
 

@@ -23,7 +23,13 @@ from training.services.datasets import (
     send_lease_name,
 )
 from training.services.importer import dataset_images_fetch, dataset_import
-from training.services.jobs import JobSubmitSource, notices_dismiss, training_send, training_submit
+from training.services.jobs import (
+    JobSubmitSource,
+    notices_dismiss,
+    training_lora_link,
+    training_send,
+    training_submit,
+)
 from training.services.poller import TrainingPollSource, lora_look, training_progress_check
 from training.services.recovery import JobRecoverySource, ensure_schedules, training_jobs_recover, training_recover
 from training.services.sender import dataset_remove, dataset_send, vendor_datasets
@@ -50,6 +56,7 @@ __all__ = [
     "notices_dismiss",
     "send_lease_name",
     "training_jobs_recover",
+    "training_lora_link",
     "training_progress_check",
     "training_recover",
     "training_send",

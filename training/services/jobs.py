@@ -6,8 +6,10 @@ import uuid
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from generation import catalog as generation_catalog
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.upstream.errors import UpstreamError
@@ -145,6 +147,26 @@ class JobSubmitSource(engine.Source):
         queued = list(TrainingJob.objects.filter(state=JobState.QUEUED).order_by("pk").values_list("pk", flat=True))
         self.busy = bool(queued)
         return [engine.Work(key=("training-submit", pk), run=partial(training_send, job_id=pk)) for pk in queued]
+
+
+def training_lora_link(*, job: TrainingJob, user, lora) -> bool:
+    """An admin's pick of the job's LoRA (a private model of its account): the job is done with it. Only once
+    Miaohua has finished the training; False when the job has not (or has failed meanwhile)."""
+    now = timezone.now()
+    finished = Q(state=JobState.DONE) | Q(state=JobState.RUNNING, vendor_done_at__isnull=False)
+    moved = (
+        TrainingJob.objects.filter(finished, pk=job.pk)
+        .update(state=JobState.DONE, lora_versionid=lora.versionid[:200], lora_model_name=lora.model_name[:200],
+                error_message="", finished_at=job.finished_at or now)
+    )  # fmt: skip
+    if not moved:
+        return False
+    who = user.get_username()
+    _event(job.pk, JobState.DONE, f"Linked by hand by {who}: the LoRA {lora.model_name!r} is ready.",
+           vendor_state=job.vendor_state, progress=1.0, at=now)  # fmt: skip
+    if job.upstream_account is not None:
+        generation_catalog.forget_private_models(job.upstream_account)
+    return True
 
 
 def notices_dismiss(*, user, job_ids=None) -> None:

@@ -1,10 +1,15 @@
 """The training poller, as engine sources in the poll lane: ``train_progress`` for each running job (each at most
 once per TRAINING_POLL_INTERVAL_SECONDS), and once Miaohua says a job is done, its LoRA looked for in
-``models/private`` (a page per call). Every call goes through the account's rate window, shared with the
-generation poller (miaohua_site.workers.ratelimit.account_window), one call of an account at a time."""
+``models/private`` (a page per call) by the name train_progress reports, matched forgivingly; between rounds
+the search backs off (the poll interval, doubling up to TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS) and gives up
+after TRAINING_LORA_WAIT_SECONDS, saying so on the job (an admin can then link the LoRA by hand). Every call
+goes through the account's rate window, shared with the generation poller
+(miaohua_site.workers.ratelimit.account_window), one call of an account at a time."""
 
 import logging
+import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -34,7 +39,10 @@ logger = logging.getLogger(__name__)
 
 JobState = TrainingJob.State
 
-LORA_MISSING = "Miaohua finished the training, but no model named {name!r} is among the account's models yet."
+LORA_MISSING = (
+    "Miaohua finished the training, but no model named {names} turned up among the account's private models "
+    "within {wait}. An admin can link the LoRA by hand below."
+)
 TIMED_OUT = "Miaohua did not finish the training within {hours:g} hours."
 UNKNOWN_TRAINING = "Miaohua does not know this training any more."
 
@@ -115,6 +123,8 @@ def _record_progress(job: TrainingJob, progress: TrainProgress) -> str:
                   progress=share, last_polled_at=now, poll_attempts=F("poll_attempts") + 1)  # fmt: skip
         return "failed"
     columns = {"vendor_state": progress.state[:30], "last_polled_at": now, "poll_attempts": F("poll_attempts") + 1}
+    if progress.model_name and progress.model_name[:200] != job.vendor_model_name:
+        columns["vendor_model_name"] = progress.model_name[:200]  # the vendor may rename (digest)
     if progress.is_done:
         columns["progress"] = 1.0
         if job.vendor_done_at is None:
@@ -130,19 +140,59 @@ def _record_progress(job: TrainingJob, progress: TrainProgress) -> str:
     return "vendor done" if progress.is_done else ""
 
 
+def name_key(name: str) -> str:
+    """A model name as compared when looking for a trained LoRA: the vendor renames ("train model1" →
+    "train_model1", digest: "Trained model names"), so case, width, spaces, underscores and dashes do not count."""
+    folded = unicodedata.normalize("NFKC", name or "").casefold()
+    return re.sub(r"[\s_\-]+", "_", folded).strip("_")
+
+
+def _wait_words(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = int(seconds // 3600)
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    if seconds >= 60:
+        minutes = round(seconds / 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
 @dataclass
 class LoraSearch:
-    """Looking for a finished job's LoRA, a page of models/private per call: exact name first (on any page),
-    then ignoring case and spaces at the ends (over all pages)."""
+    """Looking for a finished job's LoRA, a page of models/private per call: the name train_progress reported,
+    exactly, first (on any page); then, over all pages, that name or the training's name, compared forgivingly
+    (``name_key``). A round that found nothing waits before the next: the poll interval, doubling each round up
+    to TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS."""
 
     job_id: int
-    name: str
     page: int = 1
     candidates: list = field(default_factory=list)
     next_at: float = 0.0
+    rounds: int = 0
+
+    def delay(self) -> float:
+        cap = float(_setting("TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS", 60.0))
+        return min(_interval() * 2 ** max(self.rounds - 1, 0), max(cap, _interval()))
 
     def start_over(self) -> None:
-        self.page, self.candidates, self.next_at = 1, [], time.time() + _interval()
+        self.rounds += 1
+        self.page, self.candidates, self.next_at = 1, [], time.time() + self.delay()
+
+
+def _give_up_if_due(job: TrainingJob) -> str:
+    """Past TRAINING_LORA_WAIT_SECONDS since Miaohua said done: the job is done without a LoRA, and says why."""
+    now = timezone.now()
+    wait = float(_setting("TRAINING_LORA_WAIT_SECONDS", 600))
+    if (now - (job.vendor_done_at or now)).total_seconds() < wait:
+        return ""
+    names = list(dict.fromkeys(n for n in (job.vendor_model_name, job.name) if n))
+    message = LORA_MISSING.format(names=" or ".join(repr(n) for n in names), wait=_wait_words(wait))
+    if TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        state=JobState.DONE, finished_at=now, error_message=message
+    ):
+        _event(job.pk, JobState.DONE, message, vendor_state=job.vendor_state, progress=1.0, at=now)
+        return "done"
+    return ""
 
 
 def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
@@ -160,12 +210,13 @@ def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
         if isinstance(exc, RateLimited | UpstreamUnavailable):
             limiter.back_off(retry_after=getattr(exc, "retry_after", None))
         search.start_over()
-        return ""
+        return _give_up_if_due(job)
     finally:
         client.close()
     slot.answered()
     limiter.succeeded()
-    exact = [m for m in result.models if m.model_name == search.name]
+    reported = job.vendor_model_name or job.name
+    exact = [m for m in result.models if m.model_name == reported]
     if exact:
         return _link(job, exact[-1])
     search.candidates.extend(result.models)
@@ -173,20 +224,12 @@ def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
         search.page += 1
         search.next_at = 0.0
         return "next page"
-    folded = search.name.strip().casefold()
-    loose = [m for m in search.candidates if m.model_name.strip().casefold() == folded]
+    keys = {name_key(n) for n in (job.vendor_model_name, job.name) if n}
+    loose = [m for m in search.candidates if name_key(m.model_name) in keys]
     if loose:
         return _link(job, loose[-1])
     search.start_over()
-    now = timezone.now()
-    if (now - (job.vendor_done_at or now)).total_seconds() >= float(_setting("TRAINING_LORA_WAIT_SECONDS", 600)):
-        message = LORA_MISSING.format(name=job.name)
-        if TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
-            state=JobState.DONE, finished_at=now, error_message=message
-        ):
-            _event(job.pk, JobState.DONE, message, vendor_state=job.vendor_state, progress=1.0, at=now)
-            return "done"
-    return ""
+    return _give_up_if_due(job)
 
 
 def _link(job: TrainingJob, lora) -> str:
@@ -226,17 +269,17 @@ class TrainingPollSource(engine.Source):
         moment = timezone.now()
         running = list(
             TrainingJob.objects.filter(state=JobState.RUNNING, upstream_account__isnull=False).values_list(
-                "pk", "upstream_account_id", "last_polled_at", "vendor_done_at", "name"
+                "pk", "upstream_account_id", "last_polled_at", "vendor_done_at"
             )
         )
         self.busy = bool(running)
         self.searches = {pk: s for pk, s in self.searches.items() if pk in {row[0] for row in running}}
         work = []
-        for pk, account_id, last_polled_at, vendor_done_at, name in running:
+        for pk, account_id, last_polled_at, vendor_done_at in running:
             limiter = self._window(account_id)
             common = {"limiter": limiter, "serial": ("account", account_id)}
             if vendor_done_at is not None:
-                search = self.searches.setdefault(pk, LoraSearch(job_id=pk, name=name))
+                search = self.searches.setdefault(pk, LoraSearch(job_id=pk))
                 if now >= search.next_at:
                     run = partial(lora_look, search=search, limiter=limiter)
                     work.append(engine.Work(key=("training-lora", pk), run=run, **common))

@@ -1,7 +1,9 @@
 """train_submit / train_progress. Progress is the share of MIAOHUA_SIMULATOR_TRAIN_SECONDS elapsed:
 `pending` (0.0) for the first tenth, then `running`, then `done` (1.0). A name containing the fail
 marker stops at half-way as `failed`. The LoRA of a finished training is created the first time anyone
-looks (train_progress, models/private, a task_submit naming a LoRA), idempotently."""
+looks (train_progress, models/private, a task_submit naming a LoRA), idempotently, under the name
+`trained_model_name` gives it: spaces become underscores, as in the document's train_progress example
+("train model1" → 'train_model1'), unless MIAOHUA_SIMULATOR_RENAME_TRAINED is off."""
 
 from datetime import timedelta
 
@@ -27,12 +29,19 @@ def _text(body: dict, name: str, *, default=None, max_length=200) -> str:
     return value
 
 
+def trained_model_name(name: str) -> str:
+    """The name the trained LoRA gets (and train_progress reports)."""
+    if not getattr(settings, "MIAOHUA_SIMULATOR_RENAME_TRAINED", True):
+        return name
+    return "_".join(name.split())
+
+
 def training_submit(*, account: SimAccount, body: dict) -> SimTrainingJob:
     name = _text(body, "name").strip()
     if not name:
         raise parameter_error("name must not be empty")
     taken = (
-        SimModel.objects.filter(owner=account, model_name=name).exists()
+        SimModel.objects.filter(owner=account, model_name__in={name, trained_model_name(name)}).exists()
         or SimTrainingJob.objects.filter(owner=account, name=name, fails=False).exists()
     )
     if taken:
@@ -111,7 +120,7 @@ def training_private_model(job: SimTrainingJob) -> SimModel | None:
                 kind=SimModel.Kind.PRIVATE,
                 model_id=100000 + int(job.id.hex[:5], 16),
                 versionid=f"lora_{job.id.hex[:16]}",
-                model_name=job.name,
+                model_name=trained_model_name(job.name),
                 tag="LORA",
                 author=job.owner.email,
                 base_model=job.base_model,
