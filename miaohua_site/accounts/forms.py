@@ -2,7 +2,7 @@ import logging
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import loader
 
 from miaohua_site.forms import StudioForm, StudioFormMixin
@@ -36,7 +36,27 @@ class SetPasswordForm(StudioFormMixin, auth_forms.SetPasswordForm):
     pass
 
 
+def mail_server_check() -> None:
+    """Raise MailNotSent when the mail server cannot be reached. Asked before every reset, whether or not the
+    address belongs to anyone, so the answer never tells a visitor which addresses have an account."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:
+        logger.warning("The mail server could not be reached for a password reset: %s", exc)
+        raise MailNotSent(str(exc)) from exc
+    finally:
+        try:
+            connection.close()
+        except Exception:
+            pass
+
+
 class PasswordResetForm(StudioFormMixin, auth_forms.PasswordResetForm):
+    def save(self, *args, **kwargs):
+        mail_server_check()
+        return super().save(*args, **kwargs)
+
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):

@@ -83,6 +83,9 @@ def test_a_reset_email_that_cannot_be_sent_is_reported(client, owner, settings):
     response = client.post(reverse("password_reset"), {"email": "owner@example.com"})
     assert_product_page(response, "Forgot password")
     assert "The email could not be sent" in response.content.decode()
+    # An address nobody has gets the same answer: the page never tells which addresses have an account.
+    unknown = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert "The email could not be sent" in unknown.content.decode()
 
 
 def test_signing_out_leads_to_the_sign_in_page(client, owner):
