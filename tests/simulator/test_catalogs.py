@@ -142,6 +142,7 @@ def test_it_answers_the_generation_form_without_a_token(api):
     resolutions = specs["resolution"]["choices"]
     assert set(resolutions) == {"1:1", "2:3", "3:2"}
     assert resolutions["1:1"][0] == "512x512"
+    assert (specs["output_size"]["min"], specs["output_size"]["max"]) == (512, 6144)  # what task_submit takes
     assert all({"name", "type", "default", "description"} <= set(spec) for spec in answer["info"])
 
 
