@@ -128,7 +128,7 @@ def _handle(name: str, handler, call: Call, method: str, auth, args, kwargs) -> 
             # Older upload clients send the token as a form field, no header (digest, "Older upload clients").
             token = _bearer(request) or request.POST.get("token")
             if token is None:
-                raise ApiError(401, "Authorization: Bearer <token> header is required")
+                raise ApiError(401, "Authorization: Bearer <token> header (or a token form field) is required")
             call.token = accounts.token_authenticate(token)
         elif method == "POST":
             call.body = _body(request)
