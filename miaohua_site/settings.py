@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from miaohua_site.env import check_secret_key, env_bool, env_float, env_int, env_list, env_str
 
@@ -291,9 +292,15 @@ CATALOG_WAIT_SECONDS = env_int("CATALOG_WAIT_SECONDS", 60)  # a placeholder then
 # The simulator (see miaohua_site/simulator/): how it behaves, all overridable for tests.
 MIAOHUA_SIMULATOR_TASK_SECONDS = env_float("MIAOHUA_SIMULATOR_TASK_SECONDS", 4.0)
 MIAOHUA_SIMULATOR_TRAIN_SECONDS = env_float("MIAOHUA_SIMULATOR_TRAIN_SECONDS", 60.0)
-MIAOHUA_SIMULATOR_ENVELOPES = env_bool("MIAOHUA_SIMULATOR_ENVELOPES", False)
 MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS = env_int("MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS", 403)  # or 404, 410
 MIAOHUA_SIMULATOR_RENAME_TRAINED = env_bool("MIAOHUA_SIMULATOR_RENAME_TRAINED", True)  # "a b" → "a_b", as documented
+# How its answers look (simulator/api.py): "live" (default, what public clients of the live service read),
+# "seed" (the seed document's bare answers, refusals as HTTP 4xx) or "envelope" (every answer wrapped).
+MIAOHUA_SIMULATOR_SHAPE = env_str("MIAOHUA_SIMULATOR_SHAPE", "live")
+if MIAOHUA_SIMULATOR_SHAPE not in ("live", "seed", "envelope"):
+    raise ImproperlyConfigured(
+        f"MIAOHUA_SIMULATOR_SHAPE must be live, seed or envelope, not {MIAOHUA_SIMULATOR_SHAPE!r}."
+    )
 MIAOHUA_SIMULATOR_FAULTS = env_str("MIAOHUA_SIMULATOR_FAULTS", "")
 MIAOHUA_SIMULATOR_TOKEN_SECONDS = env_int("MIAOHUA_SIMULATOR_TOKEN_SECONDS", 24 * 3600)
 MIAOHUA_SIMULATOR_FAIL_MARKER = env_str("MIAOHUA_SIMULATOR_FAIL_MARKER", "simfail")

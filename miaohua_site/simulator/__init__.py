@@ -5,9 +5,10 @@ keeps all of its state in its own tables, so every web and worker process sees t
 
 Rooms:
     urls.py views.py     the 20 endpoints of the digest, plus signed file links under /simulator/files/
-    api.py               shared plumbing: faults, lazy seeding, JSON body, token, envelopes, call log
-    errors.py            vendor codes → HTTP statuses (the table is in its docstring)
-    validation.py        task_submit's parameters, ranges and legacy shapes
+    api.py               shared plumbing: faults, lazy seeding, JSON body, token, the answer shape
+                         (MIAOHUA_SIMULATOR_SHAPE: live by default, seed, envelope), call log
+    errors.py            vendor codes → HTTP statuses in the seed shape (the table is in its docstring)
+    validation.py        task_submit's required fields, ranges and legacy shapes
     services/            accounts, generation, uploads, catalogs, datasets, training
     catalog.py           the base models, LoRAs, ControlNet units and forms; ensure_seeded()
     render.py links.py   deterministic labelled pictures; signed, expiring links
@@ -16,7 +17,7 @@ Rooms:
     stats.py clock.py    what tests and benchmarks may use (below)
 
 For tests and benchmarks (in-process):
-    stats.calls("task_results"), stats.calls(status=429), stats.ids_requested(), stats.history(),
+    stats.calls("task_results"), stats.calls(code=429), stats.ids_requested(), stats.history(),
     stats.reset()
     clock.advance(seconds), clock.freeze(), clock.reset()       — the simulator's notion of now
     SimAccount.objects.get(email=...).expire_tokens_now()      — force a re-login (code 411)

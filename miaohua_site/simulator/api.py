@@ -1,8 +1,18 @@
 """The plumbing every endpoint shares: faults, seeding, the JSON body, the token, envelopes, the call log.
 
-A view is `@endpoint("name", ...)` over a function `(call) -> Reply`. With MIAOHUA_SIMULATOR_ENVELOPES
-off, the endpoints the vendor's document shows bare (get_token, task_submit, task_result, dataset_all,
-train_progress) answer `Reply.bare`; everything else, and every error, is `{"code", "info", "msg"}`."""
+A view is `@endpoint("name", ...)` over a function `(call) -> Reply`. MIAOHUA_SIMULATOR_SHAPE says how the
+answers look (digest, decision 1 and "What public clients ... add"):
+
+| shape      | get_token, task_submit, task_result | dataset_all, train_progress | a refusal                      |
+| ---------- | ----------------------------------- | --------------------------- | ------------------------------ |
+| `live`     | envelope                            | bare, as the document shows | HTTP 200, envelope code != 0   |
+| `seed`     | bare, as the seed document shows    | bare                        | HTTP 4xx (errors.py), envelope |
+| `envelope` | envelope                            | envelope                    | HTTP 200, envelope code != 0   |
+
+`live` is the default: what public clients of the live service read. Every other endpoint answers the
+envelope `{"code", "info", "msg"}` in every shape. A refusal is `{"code", "info": "", "msg"}`, like the
+document's one example of a failure (dataset/add_images). An unknown endpoint (404) and a wrong method
+(405) keep their HTTP status in every shape: they are the web server's answers, not the API's."""
 
 import json
 from dataclasses import dataclass, field
@@ -10,6 +20,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -19,6 +30,15 @@ from miaohua_site.simulator.models import SimAccount, SimToken
 from miaohua_site.simulator.services import accounts
 
 _NO_BARE = object()
+SHAPES = ("live", "seed", "envelope")
+LIVE_BARE = frozenset({"dataset_all", "train_progress"})  # bare in the document and in public clients
+
+
+def current_shape() -> str:
+    shape = getattr(settings, "MIAOHUA_SIMULATOR_SHAPE", "live") or "live"
+    if shape not in SHAPES:
+        raise ImproperlyConfigured(f"MIAOHUA_SIMULATOR_SHAPE must be one of {', '.join(SHAPES)}, not {shape!r}")
+    return shape
 
 
 @dataclass
@@ -45,8 +65,10 @@ def json_answer(payload, status: int = 200) -> JsonResponse:
 
 
 def error_answer(error: ApiError) -> JsonResponse:
-    response = json_answer({"code": error.code, "msg": error.msg, "info": None}, status=error.http_status)
-    if error.http_status == 429:
+    """The refusal in the current shape: its HTTP status only in `seed` (and for 404/405 everywhere)."""
+    status = error.http_status if error.keeps_status or current_shape() == "seed" else 200
+    response = json_answer({"code": error.code, "info": "", "msg": error.msg}, status=status)
+    if error.code == 429:
         response["Retry-After"] = "1"  # the window is one second
     return response
 
@@ -72,7 +94,8 @@ def _bearer(request: HttpRequest) -> str | None:
 
 
 def endpoint(name: str, *, method: str = "POST", auth: str | None = "body"):
-    """`auth`: "body" (token in the JSON body), "bearer" (multipart uploads) or None (public forms)."""
+    """`auth`: "body" (token in the JSON body), "bearer" (multipart uploads: the header, or a `token` form
+    field) or None (public forms)."""
 
     def decorate(handler):
         @csrf_exempt
@@ -81,7 +104,7 @@ def endpoint(name: str, *, method: str = "POST", auth: str | None = "body"):
             call = Call(request)
             response = faults.fault_response(name)
             if response is None:
-                response = _handle(handler, call, method, auth, args, kwargs)
+                response = _handle(name, handler, call, method, auth, args, kwargs)
             code = getattr(response, "vendor_code", None)
             email = call.token.account.email if call.token else ""
             stats.record(endpoint=name, status=response.status_code, code=code, n_ids=call.n_ids, email=email)
@@ -93,7 +116,7 @@ def endpoint(name: str, *, method: str = "POST", auth: str | None = "body"):
     return decorate
 
 
-def _handle(handler, call: Call, method: str, auth, args, kwargs) -> JsonResponse:
+def _handle(name: str, handler, call: Call, method: str, auth, args, kwargs) -> JsonResponse:
     request = call.request
     try:
         if request.method != method:
@@ -102,9 +125,10 @@ def _handle(handler, call: Call, method: str, auth, args, kwargs) -> JsonRespons
             )
         catalog.ensure_seeded()
         if auth == "bearer":
-            token = _bearer(request)
+            # Older upload clients send the token as a form field, no header (digest, "Older upload clients").
+            token = _bearer(request) or request.POST.get("token")
             if token is None:
-                raise ApiError(401, "Authorization: Bearer <token> header is required")
+                raise ApiError(401, "Authorization: Bearer <token> header (or a token form field) is required")
             call.token = accounts.token_authenticate(token)
         elif method == "POST":
             call.body = _body(request)
@@ -115,7 +139,8 @@ def _handle(handler, call: Call, method: str, auth, args, kwargs) -> JsonRespons
         response = error_answer(error)
         response.vendor_code = error.code
         return response
-    if reply.bare is not _NO_BARE and not settings.MIAOHUA_SIMULATOR_ENVELOPES:
+    shape = current_shape()
+    if reply.bare is not _NO_BARE and (shape == "seed" or (shape == "live" and name in LIVE_BARE)):
         response = json_answer(reply.bare)
     else:
         response = json_answer({"code": 0, "info": reply.info, "msg": reply.msg})

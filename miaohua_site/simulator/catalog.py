@@ -91,6 +91,7 @@ LORAS = [
 
 # Names the deprecated `model_name`-only requests use for a base model (task_submit's documented default).
 LEGACY_MODEL_NAMES = {"artist v0.3.0 beta": DEFAULT_VERSIONID}
+BETA = " beta"  # the suffix the vendor's form and public clients put on catalog names
 
 # ControlNet units: name → (local_name, desc). Which list applies depends on the base model's is_opensource.
 # Both have brightness: the vendor's multi-cn sample uses it with an open-source model.
@@ -199,10 +200,17 @@ def base_model_by_versionid(versionid: str) -> SimModel | None:
 
 
 def base_model_by_name(name: str) -> SimModel | None:
-    versionid = LEGACY_MODEL_NAMES.get(name.strip().lower())
+    """The base model a `model_name` names: the legacy default, or a catalog name ignoring case and the
+    " Beta" public clients add to it (a live load-test client sends "Artist v0.3.5 Beta")."""
+    wanted = name.strip().lower()
+    versionid = LEGACY_MODEL_NAMES.get(wanted)
     if versionid:
         return base_model_by_versionid(versionid)
-    return SimModel.objects.filter(kind=SimModel.Kind.BASE, model_name__iexact=name.strip()).first()
+    bases = SimModel.objects.filter(kind=SimModel.Kind.BASE)
+    exact = bases.filter(model_name__iexact=name.strip()).first()
+    if exact or not wanted.endswith(BETA):
+        return exact
+    return bases.filter(model_name__iexact=name.strip()[: -len(BETA)].strip()).first()
 
 
 def cn_list_for(base: SimModel) -> tuple[str, dict]:
@@ -271,8 +279,8 @@ def generation_form() -> list[dict]:
             "name": "output_size",
             "type": "str",
             "default": "960x960",
-            "description": 'output size "WxH", each side 640-6144',
-            "min": 640,
+            "description": 'output size "WxH", each side 512-6144 (documented: 640-6144)',
+            "min": 512,
             "max": 6144,
         },
         {"name": "init_img", "type": "str", "default": "", "description": "init image url"},

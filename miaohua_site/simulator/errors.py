@@ -1,9 +1,11 @@
-"""Vendor error codes and the HTTP status the simulator answers them with.
+"""Vendor error codes, and the HTTP status the simulator answers them with in the `seed` shape.
 
-Every refusal is an envelope `{"code": <vendor code>, "msg": "<message naming the field>", "info": null}`,
-also in bare mode (MIAOHUA_SIMULATOR_ENVELOPES=False), since the vendor's document shows no bare error.
+Every refusal is an envelope `{"code": <vendor code>, "info": "", "msg": "<message naming the field>"}`, in
+every shape, since the vendor's document shows no bare error. In the default `live` shape (and `envelope`)
+its HTTP status is 200, as public clients of the live service read it (digest, "Error transport"); in the
+`seed` shape it is the status below (see api.py).
 
-| code | meaning (vendor table)                        | HTTP | raised by                                   |
+| code | meaning (vendor table)                        | seed | raised by                                   |
 | ---- | --------------------------------------------- | ---- | ------------------------------------------- |
 | 101  | email not registered                          | 401  | get_token                                   |
 | 102  | wrong password                                | 401  | get_token                                   |
@@ -23,8 +25,9 @@ also in bare mode (MIAOHUA_SIMULATOR_ENVELOPES=False), since the vendor's docume
 | 430  | input contains sensitive content              | 200  | task_submit (the sensitive marker)          |
 | 704  | image is sensitive                            | 200  | upload_img(s) (the marker in a file name)   |
 
-Not vendor codes: an unknown endpoint answers 404 and a wrong method 405, both with code 403; injected
-faults (faults.py) answer 500/503/504 with bodies that are not always JSON, like a gateway's.
+Not vendor codes: an unknown endpoint answers 404 and a wrong method 405 (in every shape), both with code
+403; injected faults (faults.py) answer 429/500/503/504 with bodies that are not always JSON, like a
+gateway's.
 
 The token format is `mh.` followed by 43 URL-safe characters: anything else is "not decodable" (412);
 that format with a key the simulator never issued (or issued before the tables were flushed) is 413.
@@ -60,10 +63,12 @@ class ApiError(Exception):
     """A refusal in the vendor's terms; api.py turns it into the error envelope."""
 
     def __init__(self, code: int, msg: str, *, http_status: int | None = None):
+        """`http_status` given: the web server's answer (404, 405), kept in every shape."""
         super().__init__(msg)
         self.code = code
         self.msg = msg
         self.http_status = http_status or HTTP_STATUS.get(code, 400)
+        self.keeps_status = http_status is not None
 
 
 def illegal(msg: str) -> ApiError:
@@ -72,3 +77,11 @@ def illegal(msg: str) -> ApiError:
 
 def parameter_error(msg: str) -> ApiError:
     return ApiError(PARAMETER_ERROR, msg)
+
+
+def require(body: dict, name: str, *, code: int = ILLEGAL_PARAMETER, hint: str = ""):
+    """A field the document marks required (是): missing (or null) is refused, an empty string is a value."""
+    value = body.get(name)
+    if value is None:
+        raise ApiError(code, f"{name} is required" + (f" ({hint})" if hint else ""))
+    return value

@@ -2,7 +2,8 @@
 
     from miaohua_site.simulator import stats
     stats.calls("task_results")                  # how many task_results calls arrived
-    stats.calls("task_results", status=429)      # ... of which were refused by the rate limit
+    stats.calls("task_results", code=429)        # ... of which were refused by the rate limit (vendor code)
+    stats.calls("task_results", status=200)      # ... answered with HTTP 200 (in the `live` shape, refusals too)
     stats.ids_requested()                        # task ids asked for over all task_results calls
     stats.reset()
 
@@ -32,8 +33,10 @@ def record(
         logger.warning("simulator: could not record a %s call", endpoint, exc_info=True)
 
 
-def _calls(endpoint: str | None, status: int | None, since: datetime | None):
+def _calls(endpoint: str | None, status: int | None, since: datetime | None, code: int | None = None):
     rows = SimApiCall.objects.all()
+    if code is not None:
+        rows = rows.filter(code=code)
     if endpoint is not None:
         rows = rows.filter(endpoint=endpoint)
     if status is not None:
@@ -43,9 +46,16 @@ def _calls(endpoint: str | None, status: int | None, since: datetime | None):
     return rows
 
 
-def calls(endpoint: str | None = None, *, status: int | None = None, since: datetime | None = None) -> int:
-    """How many calls (to `endpoint`, or to any) arrived, optionally only those answered with `status`."""
-    return _calls(endpoint, status, since).count()
+def calls(
+    endpoint: str | None = None,
+    *,
+    status: int | None = None,
+    code: int | None = None,
+    since: datetime | None = None,
+) -> int:
+    """How many calls (to `endpoint`, or to any) arrived, optionally only those answered with HTTP `status`
+    or vendor `code` (0 for a success; a refusal's code is its HTTP status only in the `seed` shape)."""
+    return _calls(endpoint, status, since, code).count()
 
 
 def ids_requested(endpoint: str = "task_results", *, since: datetime | None = None) -> int:

@@ -1,7 +1,12 @@
 """task_submit's parameters: the digest's ranges, the vendor's code 129 and a message naming the field.
 
+The fields the document marks required are required: `prompt`, `n_images`, `scale`, a model (`versionid`,
+or the deprecated `model_name` alone) and, for text-to-image, `output_size`; a missing one is refused, an
+empty string is a value (an empty prompt is fine; `output_size: ""` is not a size).
 Accepted besides the documented shape (digest, "Legacy request shapes in the wild"): `model_name` alone
-(mapped to a base model's versionid, "Artist v0.3.0 Beta" being the Artist model), no `strength` (0.6),
+(mapped to a base model's versionid, "Artist v0.3.0 Beta" being the Artist model, a catalog name with or
+without the " Beta" public clients add), no `strength` (0.6, as the vendor's own sample client sends),
+`output_size` sides from 512 (digest, decision 5: the live service takes the form's 512 presets),
 `controlnet_model: ""` (or a unit name, applied to init_img), lora entries with an empty versionid
 (skipped, as in the vendor's curl sample), and the later revisions' `callback_url`, `enable_lcm`,
 `outpaint_config` (ignored). Unknown fields are ignored. Numbers must be JSON numbers, not strings."""
@@ -13,14 +18,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from miaohua_site.simulator import catalog
-from miaohua_site.simulator.errors import ApiError, illegal
+from miaohua_site.simulator.errors import ApiError, illegal, require
 from miaohua_site.simulator.models import SimAccount, SimModel, SimUpload
 from miaohua_site.simulator.services import training, uploads
 
-MISSING = object()
 MAX_PROMPT = 1000
 SIZE_FORMAT = re.compile(r"(\d{1,6})x(\d{1,6})")
-MIN_SIDE, MAX_SIDE = 512, 6144  # the document says 640; the live service takes 512 (digest decision 5)
+MIN_SIDE, MAX_SIDE = 512, 6144  # documented 640-6144; the live service takes the form's 512 (decision 5)
 MAX_SEED = 9_999_999
 MAX_CN = 3
 
@@ -104,10 +108,10 @@ def task_submit_params(account: SimAccount, body: dict) -> SubmitParams:
     get = body.get
     params = SubmitParams(
         base=base,
-        prompt=text(get("prompt", ""), "prompt", MAX_PROMPT),
+        prompt=text(require(body, "prompt"), "prompt", MAX_PROMPT),
         neg_prompt=text(get("neg_prompt", "") or "", "neg_prompt", MAX_PROMPT),
-        n_images=int_in(get("n_images", 2), "n_images", 1, 8),
-        scale=int_in(get("scale", 7), "scale", 1, 20),
+        n_images=int_in(require(body, "n_images", hint="1 to 8"), "n_images", 1, 8),
+        scale=int_in(require(body, "scale", hint="1 to 20"), "scale", 1, 20),
         strength=number_in(get("strength", 0.6), "strength", 0, 1),
         ddim_steps=int_in(get("ddim_steps", 50), "ddim_steps", 1, 150),
     )
@@ -124,7 +128,7 @@ def task_submit_params(account: SimAccount, body: dict) -> SubmitParams:
     if init_url:
         params.init = _issued_upload(account, init_url, "init_img")
     size = get("output_size")
-    if size not in (None, ""):
+    if size is not None:
         params.width, params.height = output_size(size)
     elif params.init is None:
         raise illegal('output_size is required for text-to-image (no init_img), e.g. "960x960"')
@@ -142,19 +146,19 @@ def task_submit_params(account: SimAccount, body: dict) -> SubmitParams:
 
 def _base_model(body: dict) -> SimModel:
     versionid, model_name = body.get("versionid"), body.get("model_name")
-    if versionid not in (None, ""):
+    legacy = versionid in (None, "") and model_name is not None  # "model_name alone, versionid empty"
+    if not legacy:
+        require(body, "versionid", hint="see models/base")
         text(versionid, "versionid")
         base = catalog.base_model_by_versionid(versionid)
         if base is None:
             raise illegal(f"versionid {versionid!r} is not a base model (see models/base)")
         return base
-    if model_name not in (None, ""):
-        text(model_name, "model_name")
-        base = catalog.base_model_by_name(model_name)
-        if base is None:
-            raise illegal(f"model_name {model_name!r} is not a base model (see models/base); send versionid")
-        return base
-    raise illegal("versionid is required (see models/base)")
+    text(model_name, "model_name")
+    base = catalog.base_model_by_name(model_name)
+    if base is None:
+        raise illegal(f"model_name {model_name!r} is not a base model (see models/base); send versionid")
+    return base
 
 
 def _issued_upload(account: SimAccount, url, name: str) -> SimUpload:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_safe
 
 from miaohua_site.simulator import catalog, faults, links, render, stats
 from miaohua_site.simulator.api import Call, Reply, endpoint, error_answer
-from miaohua_site.simulator.errors import ApiError, illegal
+from miaohua_site.simulator.errors import PARAMETER_ERROR, ApiError, illegal, require
 from miaohua_site.simulator.models import SimModel, SimTask, SimUpload
 from miaohua_site.simulator.ratelimit import ratelimit_allow
 from miaohua_site.simulator.services import accounts, catalogs, datasets, generation, training, uploads
@@ -22,7 +22,7 @@ TASK_RESULTS_PER_SECOND = 6
 
 @endpoint("get_token", auth=None)
 def get_token(call: Call) -> Reply:
-    token = accounts.token_issue(email=call.body.get("email"), password=call.body.get("password"))
+    token = accounts.token_issue(email=require(call.body, "email"), password=require(call.body, "password"))
     return Reply(info=token, bare={"token": token})
 
 
@@ -43,9 +43,9 @@ def _sensitive_limit(body: dict) -> None:
 
 @endpoint("task_result")
 def task_result(call: Call) -> Reply:
-    task_id = call.body.get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise illegal("task_id is required (the id task_submit answered)")
+    task_id = require(call.body, "task_id", hint="the id task_submit answered")
+    if not isinstance(task_id, str):
+        raise illegal(f"task_id must be a string (the id task_submit answered), got {task_id!r}")
     _sensitive_limit(call.body)
     task = generation.task_get(account=call.account, task_id=task_id)
     answer = generation.task_answer(call.request, task, batch=False)
@@ -60,6 +60,7 @@ def task_results(call: Call) -> Reply:
         raise ApiError(
             429, f"too many requests: task_results allows {TASK_RESULTS_PER_SECOND} calls per second"
         )
+    require(call.body, "task_ids", hint="a list of the ids task_submit answered")
     if not isinstance(task_ids, list) or not all(isinstance(i, str) for i in task_ids):
         raise illegal("task_ids must be a list of task id strings")
     if len(task_ids) > TASK_RESULTS_MAX_IDS:
@@ -71,9 +72,9 @@ def task_results(call: Call) -> Reply:
 
 @endpoint("img2txt")
 def img2txt(call: Call) -> Reply:
-    url = call.body.get("init_img")
-    if not isinstance(url, str) or not url:
-        raise illegal("init_img is required (an image URL from upload_img(s))")
+    url = require(call.body, "init_img", hint="an image URL from upload_img(s)")
+    if not isinstance(url, str):
+        raise illegal(f"init_img must be an image URL from upload_img(s), got {url!r}")
     caption = generation.image_caption(account=call.account, url=url)
     if caption is None:
         raise illegal("init_img is not an image this simulator issued to this account")
@@ -174,7 +175,8 @@ def train_submit(call: Call) -> Reply:
 
 @endpoint("train_progress")
 def train_progress(call: Call) -> Reply:
-    job = training.training_get(account=call.account, task_id=call.body.get("task_id"))
+    task_id = require(call.body, "task_id", code=PARAMETER_ERROR, hint="the id train_submit answered")
+    job = training.training_get(account=call.account, task_id=task_id)
     state, progress = training.training_state(job)
     if state == "done":
         training.training_private_model(job)
@@ -186,8 +188,9 @@ def train_progress(call: Call) -> Reply:
         "state": state,
         "training_progress": progress,
         "trigger_word": job.trigger_word,
-        "error_msg": "Intern error: simulated training failure" if state == "failed" else "",
     }
+    if state == "failed":  # the document's answer has exactly the keys above; a failure says why
+        answer["error_msg"] = "Intern error: simulated training failure"
     return Reply(info=answer, bare=answer)
 
 

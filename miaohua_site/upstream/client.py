@@ -340,15 +340,18 @@ class MiaohuaClient:
         main_body: str,
         datasets: Iterable[int],
     ) -> str:
-        """Train a LoRA on the given datasets; returns its task_id. Never re-sent on unavailability."""
+        """Train a LoRA on the given datasets; returns its task_id. Never re-sent on unavailability.
+
+        An empty ``base_model`` is left out, so the vendor chooses (the document: optional, "系统指定")."""
         payload = {
             "name": name,
             "description": description,
-            "base_model": base_model,
             "trigger_word": trigger_word,
             "main_body": main_body,
             "dataset": list(datasets),
         }
+        if base_model:
+            payload["base_model"] = base_model
         data = self._call("train_submit", payload=payload, repeatable=False)
         return _id_from(data, "task_id", "train_submit")
 
@@ -470,12 +473,16 @@ class MiaohuaClient:
         finally:
             if body is not None:
                 body.close()
-        self._log(method, endpoint, response.status_code, started)
         try:
-            return self._decode(endpoint, response)
+            data = self._decode(endpoint, response)
         except UpstreamError as error:
+            # The live service refuses with HTTP 200 and a code (digest, "Error transport"): log both.
+            outcome = response.status_code if error.code is None else f"{response.status_code} code {error.code}"
+            self._log(method, endpoint, outcome, started)
             error.message = self._scrub(error.message)
             raise
+        self._log(method, endpoint, response.status_code, started)
+        return data
 
     def _decode(self, endpoint: str, response: requests.Response) -> Any:
         status = response.status_code

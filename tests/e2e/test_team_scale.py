@@ -57,7 +57,7 @@ def test_every_members_account_is_polled_at_once_on_the_default_workers(workers,
     assert max(firsts) - min(firsts) < 2.0  # no account waited for another's sweeps to end
     for account in accounts:
         assert busiest_second(calls_of(account.email)) <= 6
-    assert stats.calls("task_results", status=429) == 0
+    assert stats.calls("task_results", code=429) == 0
     # Each done within a couple of seconds of the vendor finishing it (6 s after the start, plus start-up).
     assert time.time() - started < 25
 
@@ -83,7 +83,7 @@ def test_two_clusters_run_one_engine_and_the_other_takes_over_when_it_dies(worke
 
     assert wait_for(lambda: not GenerationTask.objects.filter(state=State.PENDING).exists(), timeout=30)
     assert busiest_second(calls_of("demo@example.com")) <= 6
-    assert stats.calls("task_results", status=429) == 0
+    assert stats.calls("task_results", code=429) == 0
 
 
 LIMITER_LOOP = """

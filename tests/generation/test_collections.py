@@ -463,6 +463,7 @@ def test_it_collects_a_task_generated_through_the_simulator(client, owner, simul
             "prompt": "a paper boat",
             "versionid": "sgl_artist_v0.3.5_0925",
             "n_images": 2,
+            "scale": 7,  # required by the document
             "output_size": "640x640",
         },
         idempotency_key=uuid.uuid4(),

@@ -118,6 +118,7 @@ def test_it_zips_a_task_generated_through_the_simulator(client, owner, simulator
         "prompt": "a glass whale",
         "versionid": "sgl_artist_v0.3.5_0925",
         "n_images": 2,
+        "scale": 7,  # required by the document
         "select_seed": 77,
         "output_size": "640x640",
     }

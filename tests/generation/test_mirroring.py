@@ -133,7 +133,7 @@ def test_a_failed_download_is_retried_later_with_fresh_links(owner, connected, s
     assert image.mirror_state == MirrorState.STORED, image.mirror_error
     assert image.mirror_attempts == 2
     assert image.upstream_large_url != old_link
-    assert stats.calls("task_result", status=200) == 1  # asked once for fresh links (after a re-login)
+    assert stats.calls("task_result", code=0) == 1  # asked once for fresh links (after a re-login)
 
 
 def test_a_failed_download_waits_for_its_back_off(owner, connected, settings):
@@ -159,7 +159,7 @@ def test_an_expired_link_is_refreshed_and_the_image_stored_at_once(owner, connec
 
     image = task.images.get()
     assert image.mirror_state == MirrorState.STORED and image.mirror_attempts == 1
-    assert stats.calls("task_result", status=200) == 1
+    assert stats.calls("task_result", code=0) == 1
     assert stats.calls("files", status=refusal) == 1  # refused once, then stored with the fresh link
 
 

@@ -172,9 +172,10 @@ def test_it_uploads_an_image_picked_from_history(owner, connected, settings):
     first = services.generation_submit(user=owner, params=txt2img(), idempotency_key=uuid.uuid4())
     picked = services.input_image_from_history(user=owner, image=first.images.get())
 
-    task = services.generation_submit(
-        user=owner, params=txt2img(init_img=picked.reference, output_size=""), idempotency_key=uuid.uuid4()
-    )
+    params = txt2img(init_img=picked.reference)
+    del params["output_size"]  # image-to-image takes the input's size; "" would be a value, and not a size
+
+    task = services.generation_submit(user=owner, params=params, idempotency_key=uuid.uuid4())
 
     task.refresh_from_db()
     assert task.state == State.DONE, task.error_message

@@ -16,7 +16,7 @@ API = "/simulator/api/v1b/"
 def simulator_defaults(settings, tmp_path):
     settings.ROOT_URLCONF = "tests.simulator.urls"
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MIAOHUA_SIMULATOR_ENVELOPES = False
+    settings.MIAOHUA_SIMULATOR_SHAPE = "live"
     settings.MIAOHUA_SIMULATOR_FAULTS = ""
     settings.MIAOHUA_SIMULATOR_TASK_SECONDS = 4
     settings.MIAOHUA_SIMULATOR_TRAIN_SECONDS = 60
@@ -40,18 +40,30 @@ class Api:
         return self.client.get(API + endpoint, **extra)
 
     def login(self, email="demo@example.com", password="demo") -> str:
-        response = self.post("get_token", {"email": email, "password": password})
-        assert response.status_code == 200, response.content
-        return response.json()["token"]
+        return info(self.post("get_token", {"email": email, "password": password}))
 
     def upload(self, token: str, *files, endpoint="upload_imgs"):
         data = {"init_img": [_as_file(f) for f in files]}
         return self.client.post(API + endpoint, data, HTTP_AUTHORIZATION=f"Bearer {token}")
 
     def uploaded_url(self, token: str, size=(320, 320), colour=(200, 40, 40)) -> str:
-        response = self.upload(token, picture(size, colour))
-        assert response.status_code == 200, response.content
-        return response.json()["info"][0]
+        return info(self.upload(token, picture(size, colour)))[0]
+
+
+def info(response):
+    """The `info` of a successful answer in the default (`live`) shape: HTTP 200, envelope, code 0."""
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["code"] == 0, answer
+    return answer["info"]
+
+
+def refusal(response, code: int) -> str:
+    """The `msg` of a refusal in the default (`live`) shape: HTTP 200 with the vendor's code."""
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert set(answer) == {"code", "info", "msg"} and answer["code"] == code and answer["info"] == "", answer
+    return answer["msg"]
 
 
 def _as_file(item):
@@ -109,15 +121,13 @@ def upload_url(api, token) -> str:
 
 
 def submit(api, token: str, **fields) -> str:
-    response = api.post("task_submit", t2i(token, **fields))
-    assert response.status_code == 200, response.content
-    return response.json()["task_id"]
+    return info(api.post("task_submit", t2i(token, **fields)))["task_id"]
 
 
 def finished(api, token: str, task_id: str) -> dict:
-    """task_result once the task's time has passed."""
+    """task_result's `info` once the task's time has passed."""
     clock.advance(5)
-    return api.post("task_result", {"token": token, "task_id": task_id}).json()
+    return info(api.post("task_result", {"token": token, "task_id": task_id}))
 
 
 def fetch(api, url: str) -> bytes:

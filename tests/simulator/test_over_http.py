@@ -20,9 +20,8 @@ def base(live_server) -> str:
 
 
 def login(base: str) -> str:
-    return requests.post(base + "get_token", json={"email": "demo@example.com", "password": "demo"}, timeout=10).json()[
-        "token"
-    ]
+    answer = requests.post(base + "get_token", json={"email": "demo@example.com", "password": "demo"}, timeout=10)
+    return answer.json()["info"]  # the live shape: {"code": 0, "info": <token>, "msg": ""}
 
 
 @pytest.mark.parametrize("round_", [1, 2])
@@ -44,10 +43,11 @@ def test_it_serves_a_whole_generation_over_http_after_every_flush(base, round_):
         "init_img": upload,
         "output_size": "640x640",
     }
-    task_id = requests.post(base + "task_submit", json=body, timeout=10).json()["task_id"]
+    task_id = requests.post(base + "task_submit", json=body, timeout=10).json()["info"]["task_id"]
 
     clock.advance(5)
-    result = requests.post(base + "task_result", json={"token": token, "task_id": task_id}, timeout=10).json()
+    answer = requests.post(base + "task_result", json={"token": token, "task_id": task_id}, timeout=10).json()
+    result = answer["info"]
     large = requests.get(result["images"][0]["large"], timeout=10)
 
     assert result["state"] == "done"
@@ -64,3 +64,14 @@ def test_it_answers_the_multipart_upload_of_several_files(base):
     ).json()
 
     assert answer["code"] == 0 and len(answer["info"]) == 2
+
+
+def test_it_takes_the_token_as_a_form_field_from_older_upload_clients(base):
+    token = login(base)
+    files = [("init_img", ("old.png", picture((300, 300)), "image/png"))]
+
+    answer = requests.post(base + "upload_imgs", files=files, data={"token": token}, timeout=10).json()
+    refused = requests.post(base + "upload_img", files=files, data={"token": "mh." + "A" * 43}, timeout=10)
+
+    assert answer["code"] == 0 and len(answer["info"]) == 1
+    assert (refused.status_code, refused.json()["code"]) == (200, 413)

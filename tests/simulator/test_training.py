@@ -1,8 +1,10 @@
 """train_submit, train_progress, and the trained LoRA showing up in models/private for generation."""
 
+import pytest
+
 from miaohua_site.simulator import clock
 from miaohua_site.simulator.models import SimModel
-from tests.simulator.conftest import submit
+from tests.simulator.conftest import refusal, submit, t2i
 
 
 def dataset(api, token) -> int:
@@ -28,7 +30,7 @@ def train(api, token, **fields):
 def progress(api, token, task_id) -> dict:
     response = api.post("train_progress", {"token": token, "task_id": task_id})
     assert response.status_code == 200, response.json()
-    return response.json()
+    return response.json()  # bare, as the document shows it, in the live shape too
 
 
 def private_models(api, token) -> list[dict]:
@@ -117,17 +119,8 @@ def test_it_lets_generation_use_the_trained_lora_even_before_anyone_polled(api, 
     layer = {"versionid": private_models(api, token)[0]["versionid"], "merge_weight": 1}
 
     assert submit(api, token, lora_configs=[layer])
-    refused = api.post(
-        "task_submit",
-        {
-            "token": outsider_token,
-            "versionid": "sdxl_base_v1.0",
-            "output_size": "640x640",
-            "prompt": "x",
-            "lora_configs": [layer],
-        },
-    )
-    assert refused.json()["code"] == 129
+    refused = api.post("task_submit", t2i(outsider_token, versionid="sdxl_base_v1.0", lora_configs=[layer]))
+    assert "lora_configs[0].versionid" in refusal(refused, 129)
 
 
 def test_it_fails_a_training_named_with_the_fail_marker(api, token):
@@ -143,25 +136,33 @@ def test_it_fails_a_training_named_with_the_fail_marker(api, token):
 def test_it_refuses_a_name_already_used(api, token):
     train(api, token)
 
-    answer = train(api, token).json()
-
-    assert answer["code"] == 403 and "name" in answer["msg"]
+    assert "name" in refusal(train(api, token), 403)
 
 
 def test_it_checks_the_fields_against_the_training_form(api, token, outsider_token):
     theirs = dataset(api, outsider_token)
     cases = [
-        ({"name": ""}, "name"),
         ({"base_model": "Imaginary"}, "base_model"),
+        ({"base_model": ""}, "base_model"),
         ({"main_body": "Cars"}, "main_body"),
         ({"dataset": []}, "dataset"),
         ({"dataset": [theirs]}, "dataset"),
         ({"dataset": ["1"]}, "dataset"),
     ]
     for fields, field in cases:
-        response = train(api, token, **fields)
-        assert response.status_code == 400, fields
-        assert response.json()["code"] == 403 and field in response.json()["msg"], fields
+        assert field in refusal(train(api, token, **fields), 403), fields
+
+
+@pytest.mark.parametrize("field", ["name", "main_body", "dataset"])
+def test_it_refuses_a_training_without_a_required_field(api, token, field):
+    body = {"token": token, "name": "my style", "main_body": "Style", "dataset": [dataset(api, token)]}
+    del body[field]
+
+    assert refusal(api.post("train_submit", body), 403).startswith(f"{field} is required")
+
+
+def test_it_takes_an_empty_name_as_a_value(api, token):
+    assert train(api, token, name="").json()["code"] == 0
 
 
 def test_it_chooses_a_base_model_when_asked_to_or_none_is_given(api, token):
@@ -178,4 +179,21 @@ def test_it_answers_107_for_a_training_it_does_not_know(api, token, outsider_tok
 
     for unknown in (task_id, "nope"):
         response = api.post("train_progress", {"token": token, "task_id": unknown})
-        assert (response.status_code, response.json()["code"]) == (404, 107)
+        refusal(response, 107)
+
+
+def test_it_names_a_missing_training_task_id(api, token):
+    response = api.post("train_progress", {"token": token})
+
+    assert refusal(response, 403) == "task_id is required (the id train_submit answered)"
+
+
+def test_it_answers_the_documents_keys_in_train_progress(api, token):
+    task_id = train(api, token).json()["info"]["task_id"]
+    clock.advance(61)
+
+    answer = progress(api, token, task_id)
+
+    assert set(answer) == {
+        "create_time", "description", "main_body", "model_name", "state", "training_progress", "trigger_word"
+    }  # fmt: skip

@@ -1,5 +1,5 @@
 """The client against the simulator over real HTTP: a client factory that records its sleeps and new
-tokens, both answer shapes, a closed port, small pictures the vendor's upload limits accept, and a tiny
+tokens, the simulator's answer shapes, a closed port, small pictures the vendor's upload limits accept, and a tiny
 local server only for answers the simulator never gives (HTML with 200, a wrong shape)."""
 
 import io
@@ -62,11 +62,13 @@ def client(make_client):
     return make_client()
 
 
-@pytest.fixture(params=[False, True], ids=["bare", "envelope"])
+@pytest.fixture(params=["live", "seed", "envelope"])
 def answer_shape(request, settings):
-    """The simulator answers as the vendor's document shows (bare) or wraps every answer (envelope)."""
-    settings.MIAOHUA_SIMULATOR_ENVELOPES = request.param
-    return "envelope" if request.param else "bare"
+    """The simulator's shape (simulator/api.py): `live` (the default every other test runs on: envelopes,
+    dataset_all and train_progress bare, refusals as HTTP 200), `seed` (the seed document's bare answers and
+    HTTP 4xx refusals) or `envelope` (every answer wrapped)."""
+    settings.MIAOHUA_SIMULATOR_SHAPE = request.param
+    return request.param
 
 
 @pytest.fixture

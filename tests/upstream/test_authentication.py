@@ -65,8 +65,8 @@ def test_it_logs_in_again_when_the_token_expired(client, new_tokens, simulator_c
     assert forms
     assert client.token != first
     assert new_tokens == [first, client.token]
-    assert stats.calls("cn/opensource", status=401) == 1
-    assert stats.calls("cn/opensource", status=200) == 1
+    assert stats.calls("cn/opensource", code=411) == 1
+    assert stats.calls("cn/opensource", code=0) == 1
 
 
 def test_it_logs_in_again_when_the_vendor_expires_every_token(client, new_tokens, answer_shape):
@@ -128,10 +128,18 @@ def test_it_does_not_log_in_again_for_a_banned_account(make_client, new_tokens):
     assert len(new_tokens) == 1
 
 
-def test_it_is_really_tested_against_both_answer_shapes(simulator_url, answer_shape):
+def test_it_is_really_tested_against_every_answer_shape(simulator_url, answer_shape):
     raw = requests.post(simulator_url + "get_token", json={"email": DEMO_EMAIL, "password": "demo"}, timeout=5)
+    refused = requests.post(simulator_url + "get_token", json={"email": DEMO_EMAIL, "password": "x"}, timeout=5)
 
-    assert ("code" in raw.json()) is (answer_shape == "envelope")
+    assert ("code" in raw.json()) is (answer_shape != "seed")
+    assert (refused.status_code, refused.json()["code"]) == (401 if answer_shape == "seed" else 200, 102)
+
+
+def test_it_runs_on_the_live_shape_by_default(simulator_url):
+    raw = requests.post(simulator_url + "get_token", json={"email": DEMO_EMAIL, "password": "x"}, timeout=5)
+
+    assert (raw.status_code, raw.json()["code"]) == (200, 102)
 
 
 def test_it_goes_on_when_the_new_token_cannot_be_stored(make_client, caplog):

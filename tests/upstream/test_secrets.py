@@ -47,9 +47,9 @@ def test_it_never_logs_or_shows_a_token_or_a_password(careful, make_client, new_
     shown += [str(record.args) for record in caplog.records]
     for secret in secrets:
         assert not any(secret in text for text in shown), secret
-    # What is logged: endpoint, status and duration of every call.
-    assert "POST get_token -> 200" in caplog.text
-    assert "POST task_submit -> 401" in caplog.text and "POST task_submit -> 200" in caplog.text
+    # What is logged: endpoint, status (and the vendor's code of a refusal) and duration of every call.
+    assert "POST get_token -> 200 in" in caplog.text
+    assert "POST task_submit -> 200 code 411 in" in caplog.text and "POST task_submit -> 200 in" in caplog.text
     assert "POST upload_img -> 200" in caplog.text and " ms" in caplog.text
 
 

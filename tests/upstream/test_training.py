@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from miaohua_site.simulator import stats
+from miaohua_site.simulator.models import SimTrainingJob
 from miaohua_site.upstream import InvalidParameter, NotFound
 
 from .conftest import picture
@@ -109,3 +110,11 @@ def test_it_reports_an_unknown_training(client):
         client.train_progress(str(uuid.uuid4()))
 
     assert caught.value.code == 107
+
+
+def test_it_leaves_an_empty_base_model_out_so_the_vendor_chooses(client, urls, simulator_clock):
+    dataset_id = client.dataset_create("Foxes", "", urls)
+
+    task_id = client.train_submit("auto-style", "", "", "", "Style", [dataset_id])
+
+    assert SimTrainingJob.objects.get(id=task_id).base_model == "Artist v0.3.5"  # the simulator's own choice

@@ -25,10 +25,10 @@ def account_create(*, email: str, password: str, **limits) -> SimAccount:
 
 def token_issue(*, email, password) -> str:
     """A new token for these credentials (get_token); every call issues a fresh one."""
-    if not isinstance(email, str) or not email.strip():
-        raise illegal("email is required (a string)")
-    if not isinstance(password, str) or not password:
-        raise illegal("password is required (a string)")
+    if not isinstance(email, str):
+        raise illegal(f"email must be a string, got {email!r}")
+    if not isinstance(password, str):
+        raise illegal("password must be a string")
     account = SimAccount.objects.filter(email=email.strip().lower()).first()
     if account is None:
         raise ApiError(101, f"email {email.strip()!r} is not registered")
@@ -45,8 +45,9 @@ def token_issue(*, email, password) -> str:
 
 
 def token_authenticate(key) -> SimToken:
-    """The live token `key`, or the vendor's refusal: 401 none, 412 undecodable, 413 unknown, 411 expired."""
-    if key is None or key == "":
+    """The live token `key`, or the vendor's refusal: 401 none, 412 undecodable (also ""), 413 unknown,
+    411 expired."""
+    if key is None:
         raise ApiError(401, "token is required: get one from get_token")
     if not isinstance(key, str) or not TOKEN_FORMAT.fullmatch(key):
         raise ApiError(412, "token could not be decoded")

@@ -1,42 +1,46 @@
 """Datasets for training: dataset, dataset_all, dataset/add_images, dataset/delete_images.
 
-Images are links upload_img(s) issued to the same account; any other link is the vendor's
-`code 400, msg "invalid image"`. A dataset of another account is as unknown as a made-up id (403)."""
+Required as the document marks them: `name` and `images` (dataset), `dataset` and `images` (the edits);
+missing is refused (403), an empty string is a value. Images are links upload_img(s) issued to the same
+account; any other link is the document's failure, word for word: `code 400, msg "invalid image"`.
+A dataset of another account is as unknown as a made-up id (403)."""
 
 import math
 
 from django.utils import timezone
 
 from miaohua_site.simulator import clock
-from miaohua_site.simulator.errors import INVALID_IMAGE, ApiError, parameter_error
+from miaohua_site.simulator.errors import INVALID_IMAGE, PARAMETER_ERROR, ApiError, parameter_error, require
 from miaohua_site.simulator.models import SimAccount, SimDataset, SimUpload
 from miaohua_site.simulator.services import uploads
 
 PER_PAGE = 20
 
 
-def _images(account: SimAccount, images, *, field: str = "images") -> list[SimUpload]:
+INVALID_IMAGE_MSG = "invalid image"  # the document's own wording
+
+
+def _images(account: SimAccount, body: dict, *, field: str = "images") -> list[SimUpload]:
+    images = require(body, field, code=PARAMETER_ERROR, hint="a list of image URLs from upload_img(s)")
     if not isinstance(images, list):
         raise parameter_error(f"{field} must be a list of image URLs from upload_img(s)")
     found = []
-    for i, url in enumerate(images):
+    for url in images:
         upload = uploads.upload_from_url(account, url)
         if upload is None:
-            raise ApiError(INVALID_IMAGE, f"invalid image: {field}[{i}] was not uploaded by this account")
+            raise ApiError(INVALID_IMAGE, INVALID_IMAGE_MSG)
         found.append(upload)
     return found
 
 
 def dataset_create(*, account: SimAccount, body: dict) -> SimDataset:
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise parameter_error("name is required (a non-empty string)")
+    name = require(body, "name", code=PARAMETER_ERROR)
+    if not isinstance(name, str):
+        raise parameter_error(f"name must be a string, got {name!r}")
     description = body.get("description") or ""
     if not isinstance(description, str):
         raise parameter_error("description must be a string")
-    if "images" not in body:
-        raise parameter_error("images is required (a list of image URLs from upload_img(s))")
-    found = _images(account, body["images"])
+    found = _images(account, body)
     now = clock.now()
     return SimDataset.objects.create(
         owner=account,
@@ -60,8 +64,8 @@ def dataset_get(*, account: SimAccount, dataset_id) -> SimDataset:
 
 
 def dataset_add_images(*, account: SimAccount, body: dict) -> SimDataset:
-    dataset = dataset_get(account=account, dataset_id=body.get("dataset"))
-    found = _images(account, body.get("images"))
+    dataset = dataset_get(account=account, dataset_id=require(body, "dataset", code=PARAMETER_ERROR))
+    found = _images(account, body)
     dataset.image_ids = list(dict.fromkeys([*dataset.image_ids, *(str(u.id) for u in found)]))
     dataset.updated_at = clock.now()
     dataset.save(update_fields=["image_ids", "updated_at"])
@@ -69,11 +73,11 @@ def dataset_add_images(*, account: SimAccount, body: dict) -> SimDataset:
 
 
 def dataset_delete_images(*, account: SimAccount, body: dict) -> SimDataset:
-    dataset = dataset_get(account=account, dataset_id=body.get("dataset"))
-    found = _images(account, body.get("images"))
-    for i, upload in enumerate(found):
+    dataset = dataset_get(account=account, dataset_id=require(body, "dataset", code=PARAMETER_ERROR))
+    found = _images(account, body)
+    for upload in found:
         if str(upload.id) not in dataset.image_ids:
-            raise ApiError(INVALID_IMAGE, f"invalid image: images[{i}] is not in dataset {dataset.id}")
+            raise ApiError(INVALID_IMAGE, INVALID_IMAGE_MSG)
     gone = {str(u.id) for u in found}
     dataset.image_ids = [i for i in dataset.image_ids if i not in gone]
     dataset.updated_at = clock.now()

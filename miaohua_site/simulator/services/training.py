@@ -19,6 +19,7 @@ FAIL_AT = 0.5
 
 
 def _text(body: dict, name: str, *, default=None, max_length=200) -> str:
+    """A string field; without a `default` it is required (missing is refused, "" is a value)."""
     value = body.get(name, default)
     if value is None:
         raise parameter_error(f"{name} is required")
@@ -38,8 +39,6 @@ def trained_model_name(name: str) -> str:
 
 def training_submit(*, account: SimAccount, body: dict) -> SimTrainingJob:
     name = _text(body, "name").strip()
-    if not name:
-        raise parameter_error("name must not be empty")
     taken = (
         SimModel.objects.filter(owner=account, model_name__in={name, trained_model_name(name)}).exists()
         or SimTrainingJob.objects.filter(owner=account, name=name, fails=False).exists()
@@ -48,15 +47,17 @@ def training_submit(*, account: SimAccount, body: dict) -> SimTrainingJob:
         raise parameter_error(f"name {name!r} is already used by one of your models or trainings")
     description = _text(body, "description", default="", max_length=2000)
     trigger_word = _text(body, "trigger_word", default="")
-    base_model = _text(body, "base_model", default="") or catalog.TRAIN_AUTO_BASE_MODEL
+    base_model = _text(body, "base_model", default=catalog.TRAIN_AUTO_BASE_MODEL)  # "系统指定" if absent
     if base_model not in catalog.TRAIN_BASE_MODELS:
         raise parameter_error(
             f"base_model {base_model!r} is not in get_train_form: {', '.join(catalog.TRAIN_BASE_MODELS)}"
         )
-    main_body = _text(body, "main_body", default="Style")
+    main_body = _text(body, "main_body")  # required, though the document shows "Style" as its default
     if main_body not in catalog.TRAIN_MAIN_BODIES:
         raise parameter_error(f"main_body {main_body!r} is not one of {', '.join(catalog.TRAIN_MAIN_BODIES)}")
     dataset_ids = body.get("dataset")
+    if dataset_ids is None:
+        raise parameter_error("dataset is required (a list of dataset ids from dataset_all)")
     if not isinstance(dataset_ids, list) or not dataset_ids:
         raise parameter_error("dataset must be a non-empty list of dataset ids (from dataset_all)")
     for dataset_id in dataset_ids:
