@@ -64,32 +64,28 @@ PICKER_LABELS = {
 UNEXPECTED = "The list could not be read (an unexpected error on our side); try again."
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def fresh_seconds() -> float:
-    return _setting("CATALOG_CACHE_SECONDS", 600)
+    return settings.CATALOG_CACHE_SECONDS
 
 
 def _keep_seconds() -> float:
     """How long an entry stays in the cache at all: stale entries are still served while a refresh runs."""
-    return max(_setting("CATALOG_STALE_SECONDS", 7 * 24 * 3600), fresh_seconds())
+    return max(settings.CATALOG_STALE_SECONDS, fresh_seconds())
 
 
 def _lock_seconds() -> float:
     """A refresh holds its lock at most this long (a killed worker's lock lapses by itself)."""
-    return _setting("CATALOG_REFRESH_LOCK_SECONDS", 300)
+    return settings.CATALOG_REFRESH_LOCK_SECONDS
 
 
 def _retry_seconds() -> float:
     """After a failed refresh, pages wait this long before asking again by themselves (a retry button does not)."""
-    return _setting("CATALOG_RETRY_SECONDS", 30)
+    return settings.CATALOG_RETRY_SECONDS
 
 
 def wait_seconds() -> float:
     """A placeholder that has waited this long for a refresh stops spinning and says so, with a retry."""
-    return _setting("CATALOG_WAIT_SECONDS", 60)
+    return settings.CATALOG_WAIT_SECONDS
 
 
 @dataclass

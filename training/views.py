@@ -107,7 +107,7 @@ def _detail_context(request, dataset):
         "counts": selectors.image_counts(dataset),
         "can_change": selectors.can_change_dataset(request.user, dataset),
         "max_mb": UPLOAD_MAX_BYTES // (1024 * 1024),
-        "parallel": int(getattr(settings, "TRAINING_UPLOAD_PARALLEL", 3)),  # files the page sends at once
+        "parallel": int(settings.TRAINING_UPLOAD_PARALLEL),  # files the page sends at once
         "notices": _notices(request),
     }
 
@@ -205,7 +205,7 @@ def _dataset_upload(request, pk, handler):
     )
     waiting = dataset.images.filter(state=DatasetImage.State.WAITING).count()
     later = request.POST.get("more") == "1"  # the page's script sends more files and says when it is done
-    if waiting and (not later or waiting >= int(getattr(settings, "TRAINING_UPLOAD_BATCH_FILES", 10))):
+    if waiting and (not later or waiting >= int(settings.TRAINING_UPLOAD_BATCH_FILES)):
         services.dataset_send_start(dataset_id=dataset.pk)
     if _wants_json(request):
         return JsonResponse(

@@ -5,14 +5,6 @@ from miaohua_site.text import human_duration
 
 register = template.Library()
 
-FINAL = {"done", "failed"}
-
-
-@register.filter
-def is_final(task) -> bool:
-    return task.state in FINAL
-
-
 @register.filter
 def elapsed(task) -> str:
     """Seconds from the click to the end (or to now, while it runs): "8 s", "2 min 5 s"."""

@@ -46,12 +46,9 @@ VENDOR_STATES = {
 }
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def _interval() -> float:
-    return float(_setting("TRAINING_POLL_INTERVAL_SECONDS", 3.0))
+    return float(settings.TRAINING_POLL_INTERVAL_SECONDS)
 
 
 def _client(account):
@@ -61,7 +58,7 @@ def _client(account):
 
 
 def _timed_out(job: TrainingJob) -> bool:
-    hours = float(_setting("TRAINING_TIMEOUT_SECONDS", 24 * 3600)) / 3600
+    hours = float(settings.TRAINING_TIMEOUT_SECONDS) / 3600
     if job.submitted_at and job.submitted_at < timezone.now() - timedelta(hours=hours):
         return _fail_job(job.pk, TIMED_OUT.format(hours=hours), from_states=(JobState.RUNNING,))
     return False
@@ -169,7 +166,7 @@ def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
     if exact:
         return _link(job, exact[-1])
     search.candidates.extend(result.models)
-    if result.has_next and search.page < int(_setting("TRAINING_PRIVATE_MAX_PAGES", 10)):
+    if result.has_next and search.page < int(settings.TRAINING_PRIVATE_MAX_PAGES):
         search.page += 1
         search.next_at = 0.0
         return "next page"
@@ -179,7 +176,7 @@ def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
         return _link(job, loose[-1])
     search.start_over()
     now = timezone.now()
-    if (now - (job.vendor_done_at or now)).total_seconds() >= float(_setting("TRAINING_LORA_WAIT_SECONDS", 600)):
+    if (now - (job.vendor_done_at or now)).total_seconds() >= float(settings.TRAINING_LORA_WAIT_SECONDS):
         message = LORA_MISSING.format(name=job.name)
         if TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
             state=JobState.DONE, finished_at=now, error_message=message
