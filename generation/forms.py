@@ -231,7 +231,8 @@ class GenerateForm(ImageSourceMixin, StudioForm):
                 "output_size", f"Each side must be {rules.SIDE[0]}–{rules.SIDE[1]} pixels (Miaohua's documented range)."
             )
         if mode == "img2img":
-            if not (data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")):
+            given = data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")
+            if not given and "init_image" not in self.errors:  # a refused upload already says why
                 self.add_error(
                     "init_image", "Image to image needs an init image: upload one or pick one from your history."
                 )
@@ -328,7 +329,7 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
         low, high = data.get("low_threshold"), data.get("high_threshold")
         if cn == "canny" and low is not None and high is not None and low > high:
             self.add_error("high_threshold", "The high threshold must be at least the low threshold.")
-        if not (data.get("image") or data.get("image_input") or data.get("image_from")):
+        if not (data.get("image") or data.get("image_input") or data.get("image_from")) and "image" not in self.errors:
             self.add_error("image", "Give this ControlNet an image: upload one or pick one from your history.")
         return data
 

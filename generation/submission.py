@@ -62,14 +62,16 @@ def submit_from_form(*, user, form, units, resolve_image):
     if form.cleaned_data["mode"] == "img2img":
         init = _store_image(user, form, "init_image", resolve_image)
         if init is None:
-            form.add_error("init_image", "This image is no longer available: upload it again.")
+            if "init_image" not in form.errors:  # one reason beside the field, not two
+                form.add_error("init_image", "This image is no longer available: upload it again.")
             return None
         init_ref = init.reference
     units_with_refs = []
     for unit in units:
         image = _store_image(user, unit, "image", resolve_image)
         if image is None:
-            unit.add_error("image", "This image is no longer available: upload it again.")
+            if "image" not in unit.errors:
+                unit.add_error("image", "This image is no longer available: upload it again.")
             return None
         units_with_refs.append((unit, image.reference))
     limit = form.cleaned_data.get("sensitive_limit_value")

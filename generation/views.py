@@ -212,7 +212,8 @@ def task_card(request, pk):
     """The polled task card: re-rendered every ~2 s while the task moves or its images are being stored; 286
     (stop polling) once settled. Three queries: the user, the task, its images (the session is cached)."""
     task = selectors.task_card_for_user(request.user, pk)
-    response = TemplateResponse(request, "generation/_task_card.html", {"task": task})
+    on_detail = request.GET.get("on") == "detail"  # the card of the task's own page links to no "Details"
+    response = TemplateResponse(request, "generation/_task_card.html", {"task": task, "on_detail": on_detail})
     if task.is_settled:
         response.status_code = HttpResponseStopPolling.status_code
     return response
@@ -222,7 +223,7 @@ def task_card(request, pk):
 @require_GET
 def task_detail(request, pk):
     task = selectors.task_for_user(request.user, pk)
-    return TemplateResponse(request, "generation/task_detail.html", {"task": task})
+    return TemplateResponse(request, "generation/task_detail.html", {"task": task, "on_detail": True})
 
 
 @upstream_account_required
