@@ -64,6 +64,8 @@ def _initial_from_request(request):
             initial[key] = request.GET[key][: rules.PROMPT_MAX]
     if request.GET.get("lora"):
         initial["lora_versionid"] = request.GET["lora"]
+        if request.GET.get("base"):  # the base model the LoRA was made for, when the link knows it
+            initial["lora_base"] = request.GET["base"][:200]
     init_from = request.GET.get("init_from")
     if init_from and init_from.isdigit():
         initial.update(mode="img2img", init_image_from=int(init_from), output_size="")
@@ -94,9 +96,20 @@ def _image_previews(user, form, units):
 def _with_urls(pickers: dict, form) -> dict:
     """Each picker's placeholder keeps the form's current value (a POST while it loads loses nothing) and polls
     with it, so the picker arrives with that value chosen."""
-    kept = {"models": ["versionid"], "loras": ["lora_versionid"], "sizes": ["output_size"], "controlnets": []}
+    kept = {
+        "models": ["versionid", "lora_versionid", "lora_base"],  # a LoRA's link chooses the base model it needs
+        "loras": ["lora_versionid", "versionid"],  # the LoRA's warning compares with the base model
+        "sizes": ["output_size"],
+        "controlnets": [],
+    }
+
+    def value(field):
+        if field == "lora_base":
+            return "" if form.is_bound else form.initial.get("lora_base", "")
+        return form[field].value()
+
     for name, picker in pickers.items():
-        picker.keep = [(field, form[field].value()) for field in kept[name] if form[field].value()]
+        picker.keep = [(field, value(field)) for field in kept[name] if value(field)]
         picker.url = reverse("generate_picker", args=[name]) + ("?" + urlencode(picker.keep) if picker.keep else "")
     return pickers
 
@@ -169,14 +182,15 @@ def generate_picker(request, name):
     ``status`` is the line that says how fresh the catalogs are, polled while a refresh runs."""
     if name not in (*catalog.GENERATE_PICKERS, "status"):
         raise Http404("No such picker.")
-    only = None if name == "status" else [name]
+    # The models and LoRA pickers read each other's list too: a LoRA's base model is chosen, or warned about.
+    only = None if name == "status" else ([name, "models", "loras"] if name in ("models", "loras") else [name])
     cats = catalog.generate_catalogs(request.user.upstream_account, only=only, force=request.GET.get("retry") == "1")
     if name == "status":
         response = TemplateResponse(request, "generation/generate.html#catalog_status", {"cats": cats})
         if not cats.refreshing:
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    kept = ("versionid", "lora_versionid", "output_size")
+    kept = ("versionid", "lora_versionid", "lora_base", "output_size")
     initial = {key: request.GET[key][:200] for key in kept if request.GET.get(key)}
     form = GenerateForm(initial=initial, **cats.form_kwargs())
     pickers = _with_urls({name: cats.picker(name)}, form)

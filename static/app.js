@@ -52,6 +52,7 @@
     }
     if (el.name && /^cn-\d-cn$/.test(el.name)) updateUnit(el.closest("[data-cn-unit]"));
     if (el.name === "versionid") updateControlNetTypes();
+    if (el.name === "versionid" || el.name === "lora_versionid") updateLoraWarning();
     if (el.name === "mode" || el.name === "output_size") updateVisibility();
   });
 
@@ -113,6 +114,22 @@
     });
   }
 
+  function updateLoraWarning() {
+    // The chosen LoRA was made for another base model than the one chosen: say so beside the LoRA.
+    var f = form();
+    var note = document.getElementById("lora-mismatch");
+    if (!f || !note) return;
+    var data;
+    try { data = JSON.parse(note.dataset.loraMadeFor); } catch (e) { return; }
+    var lora = (f.querySelector("[name=lora_versionid]") || {}).value || "";
+    var model = f.querySelector("[name=versionid]:checked");
+    var madeFor = data.loras[lora];
+    if (!madeFor || !model || model.value === madeFor[0]) { note.hidden = true; note.textContent = ""; return; }
+    note.textContent = data.message.replace("{lora}", madeFor[2]).replace(/\{made_for\}/g, madeFor[1])
+      .replace("{chosen}", model.dataset.modelName || model.value);
+    note.hidden = false;
+  }
+
   function keyboardViewer(event) {
     var viewer = document.querySelector(".image-viewer");
     if (!viewer || event.target.closest("input, textarea, select")) return;
@@ -169,6 +186,7 @@
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSwap", function (event) {
     updateVisibility();  // a picker that arrived (e.g. the output sizes) may show or hide the custom size
+    updateLoraWarning();
     if (event.detail.target && event.detail.target.id === "cn-units") {
       var transient = event.detail.target.querySelector("[data-transient]");
       if (transient) setTimeout(function () { transient.remove(); }, 3000);
