@@ -238,13 +238,9 @@ class GenerateForm(ImageSourceMixin, StudioForm):
 
     @property
     def lora_made_for_json(self) -> str:
-        """For the page's live warning: each LoRA's base model as we list it (LoRA versionid → [base versionid,
-        base name, LoRA name]), and the warning's wording with {lora}, {made_for} and {chosen} to fill in."""
-        made_for = {}
-        for lora in self.lora_models.values():
-            base = self.base_model_named(lora.base_model)
-            if base is not None:
-                made_for[lora.versionid] = [base.versionid, base.model_name, lora.model_name]
+        """For the page's live warning (app.js): each LoRA's base model as the vendor names it (LoRA versionid →
+        [base model, LoRA name]), and the warning's wording with {lora}, {made_for} and {chosen} to fill in."""
+        made_for = {m.versionid: [m.base_model, m.model_name] for m in self.lora_models.values() if m.base_model}
         return json.dumps({"loras": made_for, "message": lora_mismatch_message("{lora}", "{made_for}", "{chosen}")})
 
     @property

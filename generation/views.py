@@ -97,8 +97,8 @@ def _with_urls(pickers: dict, form) -> dict:
     """Each picker's placeholder keeps the form's current value (a POST while it loads loses nothing) and polls
     with it, so the picker arrives with that value chosen."""
     kept = {
-        "models": ["versionid", "lora_versionid", "lora_base"],  # a LoRA's link chooses the base model it needs
-        "loras": ["lora_versionid", "versionid"],  # the LoRA's warning compares with the base model
+        "models": ["versionid", "lora_base"],  # a LoRA's link names the base model it was made for
+        "loras": ["lora_versionid"],
         "sizes": ["output_size"],
         "controlnets": [],
     }
@@ -182,8 +182,7 @@ def generate_picker(request, name):
     ``status`` is the line that says how fresh the catalogs are, polled while a refresh runs."""
     if name not in (*catalog.GENERATE_PICKERS, "status"):
         raise Http404("No such picker.")
-    # The models and LoRA pickers read each other's list too: a LoRA's base model is chosen, or warned about.
-    only = None if name == "status" else ([name, "models", "loras"] if name in ("models", "loras") else [name])
+    only = None if name == "status" else [name]
     cats = catalog.generate_catalogs(request.user.upstream_account, only=only, force=request.GET.get("retry") == "1")
     if name == "status":
         response = TemplateResponse(request, "generation/generate.html#catalog_status", {"cats": cats})

@@ -115,18 +115,22 @@
   }
 
   function updateLoraWarning() {
-    // The chosen LoRA was made for another base model than the one chosen: say so beside the LoRA.
+    // The chosen LoRA was made for another base model than the one chosen: say so beside the LoRA. A LoRA names
+    // its base model by name (or versionid); one that matches none of the listed models is not warned about.
     var f = form();
     var note = document.getElementById("lora-mismatch");
     if (!f || !note) return;
     var data;
     try { data = JSON.parse(note.dataset.loraMadeFor); } catch (e) { return; }
     var lora = (f.querySelector("[name=lora_versionid]") || {}).value || "";
-    var model = f.querySelector("[name=versionid]:checked");
+    var chosen = f.querySelector("[name=versionid]:checked");
     var madeFor = data.loras[lora];
-    if (!madeFor || !model || model.value === madeFor[0]) { note.hidden = true; note.textContent = ""; return; }
-    note.textContent = data.message.replace("{lora}", madeFor[2]).replace(/\{made_for\}/g, madeFor[1])
-      .replace("{chosen}", model.dataset.modelName || model.value);
+    function names(radio) { return [(radio.dataset.modelName || "").trim().toLowerCase(), radio.value.toLowerCase()]; }
+    var wanted = madeFor ? madeFor[0].trim().toLowerCase() : "";
+    var base = Array.prototype.find.call(f.querySelectorAll("[name=versionid]"), function (r) { return names(r).indexOf(wanted) >= 0; });
+    if (!madeFor || !chosen || !base || base === chosen) { note.hidden = true; note.textContent = ""; return; }
+    note.textContent = data.message.replace("{lora}", madeFor[1]).replace(/\{made_for\}/g, base.dataset.modelName || base.value)
+      .replace("{chosen}", chosen.dataset.modelName || chosen.value);
     note.hidden = false;
   }
 
