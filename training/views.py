@@ -200,9 +200,10 @@ def _dataset_upload(request, pk, handler):
     """Files from the browser (one per request from the page's script, or many from the plain form): checked
     and stored here, then sent to Miaohua by the worker."""
     dataset = selectors.dataset_for_change(request.user, pk)
-    made = services.dataset_images_store(
-        dataset=dataset, files=request.FILES.getlist("images"), too_large=handler.too_large
-    )
+    files = request.FILES.getlist("images")  # parses the body: the handler now knows which files it cut off
+    # ``too_large`` also names files the page's script did not send, over the vendor's limit (listed as refused).
+    too_large = [*handler.too_large, *request.POST.getlist("too_large")[:100]]
+    made = services.dataset_images_store(dataset=dataset, files=files, too_large=too_large)
     waiting = dataset.images.filter(state=DatasetImage.State.WAITING).count()
     later = request.POST.get("more") == "1"  # the page's script sends more files and says when it is done
     if waiting and (not later or waiting >= int(settings.TRAINING_UPLOAD_BATCH_FILES)):
