@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from generation import catalog, selectors, services, submission
@@ -168,6 +169,9 @@ def generate(request):
         ]
 
     context = _page_context(request, cats, form, units)
+    from generation.forms import DescribeForm
+
+    context["describe_form"] = DescribeForm()  # the Describe panel: a caption of an image, to use as the prompt
     # A POST that reaches here did not make a task (a valid one has redirected): its errors are shown.
     return TemplateResponse(
         request, "generation/generate.html", context, status=400 if request.method == "POST" else 200
@@ -298,6 +302,7 @@ def queue_badge(request):
 
 @upstream_account_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def describe(request):
     """img2txt: a caption for an image, asked while the person waits (the interactive client profile: one try,
     a short read timeout, a plain message when Miaohua is slow; ARCHITECTURE "What runs where")."""
@@ -324,4 +329,6 @@ def describe(request):
     if from_id and str(from_id).isdigit():
         preview = selectors.images_visible_to(request.user).filter(pk=from_id).first()
     context = {"form": form, "caption": caption, "error": error, "preview": preview}
+    if request.htmx:  # the Generate page's Describe panel
+        return TemplateResponse(request, "generation/describe.html#describe_panel", context)
     return TemplateResponse(request, "generation/describe.html", context)

@@ -22,6 +22,25 @@
       remove.closest("[data-cn-unit]").remove();
       return;
     }
+    var openDescribe = event.target.closest("[data-open-describe]");
+    if (openDescribe) {
+      var panel = document.getElementById("describe");
+      if (panel) { event.preventDefault(); panel.open = true; panel.scrollIntoView({ block: "nearest" }); }
+      return;
+    }
+    var usePrompt = event.target.closest("[data-use-prompt]");
+    if (usePrompt) {
+      // The Describe panel's caption becomes the Generate form's prompt.
+      var prompt = document.getElementById("id_prompt");
+      var caption = usePrompt.closest("#describe-panel").querySelector("[data-caption]");
+      if (prompt && caption) {
+        prompt.value = caption.textContent.trim().slice(0, parseInt(prompt.getAttribute("maxlength"), 10) || 1000);
+        updateCounter(prompt);
+        prompt.focus();
+        prompt.scrollIntoView({ block: "center" });
+      }
+      return;
+    }
     var pick = event.target.closest("[data-pick]");
     if (pick) {
       // A history image chosen in the picker: fill the hidden field, clear any upload, show the thumbnail.
