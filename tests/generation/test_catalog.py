@@ -42,7 +42,7 @@ def test_it_lists_base_models_with_demo_pictures_and_generate_links(connected):
 def test_loras_open_the_generate_form_with_the_lora(connected):
     response = connected.get(reverse("catalog"), {"kind": "lora"})
     assert "Watercolor Wash" in names(response)
-    assert f'href="{reverse("generate")}?lora=lora_watercolor_v2"' in response.content.decode()
+    assert f'href="{reverse("generate")}?lora=lora_watercolor_v2&amp;base=SDXL%201.0"' in response.content.decode()
     prefilled = connected.get(reverse("generate"), {"lora": "lora_watercolor_v2"})
     assert prefilled.context["form"].initial["lora_versionid"] == "lora_watercolor_v2"
 
