@@ -198,11 +198,11 @@
     var total = 0, loaded = 0, done = 0, refused = 0, failed = 0, atMiaohua = 0, notSent = 0;
     this.items.forEach(function (item) {
       if (item.state === "refused") { refused += 1; return; }
-      if (item.tooLarge) return;
+      if (item.state === "error") failed += 1;
+      if (item.tooLarge) return;  // never sent: not part of the bytes on their way
       total += item.file.size;
       loaded += item.loaded;
       if (item.state === "received") done += 1;
-      if (item.state === "error") failed += 1;
       if (item.vendor === "added") atMiaohua += 1;
       if (item.vendor === "failed") notSent += 1;
     });
