@@ -88,6 +88,7 @@ def start_env(*, port: int, dev: bool, environ=None) -> dict:
         ),
         "ALLOWED_HOSTS": "127.0.0.1,localhost,[::1]",
         "SECURE_COOKIES": "0",  # http://127.0.0.1: a secure-only cookie would never come back
+        "SITE_HTTPS": "0",  # no redirect to https, no HSTS, on a plain-http local run
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
         **environ,

@@ -32,6 +32,7 @@ def test_start_runs_the_product_with_a_secret_made_once_and_kept(dev, tmp_path):
     again = dev.start_env(port=8765, dev=False, environ={})
 
     assert env["DEBUG"] == "0" and env["SECURE_COOKIES"] == "0" and env["SECURE_SSL_REDIRECT"] == "0"
+    assert env["SITE_HTTPS"] == "0"
     assert len(env["SECRET_KEY"]) >= 50 and env["SECRET_KEY"] == again["SECRET_KEY"]  # made once, then kept
     assert env["SECRET_KEY"] == (tmp_path / ".local" / "secret_key").read_text().strip()
     assert env["CREDENTIALS_KEY"] == again["CREDENTIALS_KEY"]
