@@ -14,6 +14,7 @@ A catalog is named by a *spec*, a tuple: ``("base",)``, ``("private",)``, ``("pa
 
 import hashlib
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -64,32 +65,28 @@ PICKER_LABELS = {
 UNEXPECTED = "The list could not be read (an unexpected error on our side); try again."
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 def fresh_seconds() -> float:
-    return _setting("CATALOG_CACHE_SECONDS", 600)
+    return settings.CATALOG_CACHE_SECONDS
 
 
 def _keep_seconds() -> float:
     """How long an entry stays in the cache at all: stale entries are still served while a refresh runs."""
-    return max(_setting("CATALOG_STALE_SECONDS", 7 * 24 * 3600), fresh_seconds())
+    return max(settings.CATALOG_STALE_SECONDS, fresh_seconds())
 
 
 def _lock_seconds() -> float:
     """A refresh holds its lock at most this long (a killed worker's lock lapses by itself)."""
-    return _setting("CATALOG_REFRESH_LOCK_SECONDS", 300)
+    return settings.CATALOG_REFRESH_LOCK_SECONDS
 
 
 def _retry_seconds() -> float:
     """After a failed refresh, pages wait this long before asking again by themselves (a retry button does not)."""
-    return _setting("CATALOG_RETRY_SECONDS", 30)
+    return settings.CATALOG_RETRY_SECONDS
 
 
 def wait_seconds() -> float:
     """A placeholder that has waited this long for a refresh stops spinning and says so, with a retry."""
-    return _setting("CATALOG_WAIT_SECONDS", 60)
+    return settings.CATALOG_WAIT_SECONDS
 
 
 @dataclass
@@ -121,14 +118,56 @@ class Cached:
         return bool(self.error) and not self.refreshing and (self.fetched_at is None or self.error_at > self.fetched_at)
 
 
-def _key(spec: Spec, account: UpstreamAccount | int) -> str:
+def _owner(kind: str, account: UpstreamAccount | int) -> str:
+    return f"acct{getattr(account, 'pk', account)}" if kind in _OWN else "all"
+
+
+def _base() -> str:
+    return hashlib.md5(settings.MIAOHUA_API_BASE.encode()).hexdigest()[:10]
+
+
+def _version_key(kind: str, account: UpstreamAccount | int) -> str:
+    return ":".join(["catalog", "v2", _base(), _owner(kind, account), kind, "version"])
+
+
+def _versions(kinds: set[str], account: UpstreamAccount | int) -> dict[str, str]:
+    """The current version of each catalog whose pages are asked for (one cache read for all of them). Every
+    page of a catalog (searches and paging) is stored under its version, so a refresh drops them all at once by
+    starting a new one (``drop_pages``); a version the cache lost is simply a new one."""
+    if not kinds:
+        return {}
+    keys = {kind: _version_key(kind, account) for kind in kinds}
+    found = cache.get_many(list(keys.values()))
+    versions = {}
+    for kind, key in keys.items():
+        version = found.get(key)
+        if version is None:
+            cache.add(key, uuid.uuid4().hex[:12], timeout=_keep_seconds())
+            version = cache.get(key) or "0"
+        versions[kind] = version
+    return versions
+
+
+def drop_pages(account: UpstreamAccount | int, kind: str) -> None:
+    """Every cached page of this catalog (any search, any page number) is dropped: the next view fetches anew."""
+    if kind in _PAGE_METHODS:
+        cache.set(_version_key(kind, account), uuid.uuid4().hex[:12], timeout=_keep_seconds())
+
+
+def _keys(specs, account: UpstreamAccount | int) -> dict[Spec, str]:
+    versions = _versions({spec[1] for spec in specs if spec[0] == "page" and len(spec) > 1}, account)
+    return {spec: _key(spec, account, versions.get(spec[1]) if spec[0] == "page" else None) for spec in specs}
+
+
+def _key(spec: Spec, account: UpstreamAccount | int, version: str | None = None) -> str:
     name, *params = spec
-    own = name in _OWN or (name == "page" and params and params[0] in _OWN)
-    owner = f"acct{getattr(account, 'pk', account)}" if own else "all"
-    base = hashlib.md5(settings.MIAOHUA_API_BASE.encode()).hexdigest()[:10]
+    kind = params[0] if name == "page" and params else name
+    if name == "page" and version is None:
+        version = _versions({kind}, account)[kind]
     # Search text goes in hashed: cache keys must not carry spaces or arbitrary characters.
     detail = hashlib.md5("|".join(map(str, params)).encode()).hexdigest()[:16] if params else ""
-    return ":".join(["catalog", "v2", base, owner, name, detail])
+    parts = ["catalog", "v2", _base(), _owner(kind, account), name, detail]
+    return ":".join([*parts, version] if version else parts)
 
 
 def _lock_key(key: str) -> str:
@@ -137,7 +176,10 @@ def _lock_key(key: str) -> str:
 
 def read(account: UpstreamAccount, specs: list[Spec]) -> dict[Spec, Cached]:
     """What the cache holds for each spec (an empty entry when nothing), with whether a refresh runs."""
-    keys = {spec: _key(spec, account) for spec in specs}
+    return _read(account, _keys(specs, account))
+
+
+def _read(account: UpstreamAccount, keys: dict[Spec, str]) -> dict[Spec, Cached]:
     found = cache.get_many([*keys.values(), *map(_lock_key, keys.values())])
     entries = {}
     for spec, key in keys.items():
@@ -145,6 +187,21 @@ def read(account: UpstreamAccount, specs: list[Spec]) -> dict[Spec, Cached]:
         lock = found.get(_lock_key(key))
         entries[spec] = replace(entry, refreshing_since=lock["at"] if isinstance(lock, dict) else None)
     return entries
+
+
+def _drop_other_pages(account: UpstreamAccount, specs: list[Spec]) -> None:
+    """"Refresh" on a page of a catalog drops every other page of it (searches, page numbers); the page itself
+    is kept, stale, so it is shown while its refresh runs."""
+    if not specs:
+        return
+    before = _keys(specs, account)
+    shown = cache.get_many(list(before.values()))
+    for kind in {spec[1] for spec in specs}:
+        drop_pages(account, kind)
+    after = _keys(specs, account)
+    for spec, key in before.items():
+        if shown.get(key) is not None:
+            cache.set(after[spec], replace(shown[key], fresh_until=None), _keep_seconds())
 
 
 def _wants_refresh(entry: Cached, *, force: bool) -> bool:
@@ -162,13 +219,16 @@ def ensure(account: UpstreamAccount, specs: list[Spec], *, force: bool = False) 
     """Read the specs; ask the worker to refresh those missing or stale (all of them with ``force``: a refresh
     or retry button). Never calls the vendor. With django-q2 in sync mode (tests) the refresh has run when this
     returns, and the entries are read again."""
-    entries = read(account, specs)
+    if force:
+        _drop_other_pages(account, [spec for spec in specs if spec[0] == "page" and len(spec) > 1])
+    keys = _keys(specs, account)
+    entries = _read(account, keys)
     now = timezone.now()
     asked = [
         spec
         for spec, entry in entries.items()
         if _wants_refresh(entry, force=force)
-        and cache.add(_lock_key(_key(spec, account)), {"at": now}, timeout=_lock_seconds())
+        and cache.add(_lock_key(keys[spec]), {"at": now}, timeout=_lock_seconds())
     ]
     if not asked:
         return entries
@@ -179,7 +239,7 @@ def ensure(account: UpstreamAccount, specs: list[Spec], *, force: bool = False) 
         logger.exception("catalog: could not ask the worker to refresh %s", asked)
         for spec in asked:
             _store_error(spec, account, "The background worker could not be asked to fetch this list; try again.")
-    return read(account, specs)
+    return _read(account, keys)
 
 
 # --- The refresh (runs in the worker) ------------------------------------------------------------------------
@@ -233,8 +293,11 @@ def _refresh_one(client, account: UpstreamAccount, spec: Spec) -> str:
         _store_error(spec, account, UNEXPECTED)
         return "failed"
     now = timezone.now()
+    previous = cache.get(key) if spec[0] in _PAGE_METHODS else None
     cache.set(key, Cached(value, now, now + timedelta(seconds=fresh_seconds())), _keep_seconds())
     cache.delete(_lock_key(key))
+    if previous is not None and previous.value is not None and previous.value != value:
+        drop_pages(account, spec[0])  # the whole list changed: the Catalog's pages of it are fetched anew too
     return "refreshed"
 
 
@@ -285,6 +348,7 @@ def forget_private_models(account: UpstreamAccount) -> None:
     """A trained LoRA just appeared: the account's private catalog is dropped and fetched again at once, so the
     Generate form offers it (a LoRA picker waiting for it shows a placeholder, never the old list)."""
     forget(account, [("private",)])
+    drop_pages(account, "private")  # and the Catalog's "My models", every search and page of it
     ensure(account, [("private",)])
 
 
@@ -469,6 +533,7 @@ __all__ = [
     "catalog_page",
     "catalog_refresh",
     "controlnets",
+    "drop_pages",
     "ensure",
     "forget",
     "forget_private_models",

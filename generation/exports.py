@@ -59,8 +59,25 @@ def image_sidecar(task: GenerationTask, image: GeneratedImage) -> dict:
         "height": image.height,
         "prompt": task.prompt,
         "neg_prompt": task.neg_prompt,
-        "params": task.params_sent if task.params_sent is not None else task.params,
+        "params": _params_with_own_references(task),
     }
+
+
+def _params_with_own_references(task: GenerationTask) -> dict:
+    """The parameters as sent, but an input image named by our own reference ("input:<id>", as the task keeps
+    it), never by the vendor's signed upload link: that expires, and it opens the image to anyone holding it."""
+    if task.params_sent is None:
+        return task.params
+    sent = json.loads(json.dumps(task.params_sent))  # a copy
+    ours = task.params or {}
+    if "init_img" in sent:
+        sent["init_img"] = ours.get("init_img", "")
+    own_units = ours.get("cn_configs") or []
+    for index, unit in enumerate(sent.get("cn_configs") or []):
+        if isinstance(unit, dict) and "img" in unit:
+            own = own_units[index] if index < len(own_units) and isinstance(own_units[index], dict) else {}
+            unit["img"] = own.get("img", "")
+    return sent
 
 
 def zip_tasks(tasks: QuerySet[GenerationTask]) -> IO[bytes]:

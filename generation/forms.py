@@ -1,5 +1,6 @@
 """The Generate form: every task_submit option, named as the vendor names them, checked on the server."""
 
+import json
 import uuid
 
 from django import forms
@@ -35,6 +36,10 @@ class ImageSourceMixin:
         if file:
             self.cleaned_data[f"{name}_size"] = rules.check_upload_image(file)
         return file
+
+
+def lora_mismatch_message(lora: str, made_for: str, chosen: str) -> str:
+    return f"The LoRA {lora} was made for {made_for}, not {chosen}: choose {made_for} for the results it was made for."
 
 
 class GenerateForm(ImageSourceMixin, StudioForm):
@@ -160,6 +165,13 @@ class GenerateForm(ImageSourceMixin, StudioForm):
             *[(ratio, [(size, size.replace("x", " × ")) for size in sizes]) for ratio, sizes in self.presets.items()],
             (CUSTOM, "Custom…"),
         ]
+        self.lora_models = {m.versionid: m for m in [*loras, *private_models]}
+        if not self.is_bound and not self.initial.get("versionid") and self.initial.get("lora_versionid"):
+            # "Generate with this" for a LoRA: the base model it was made for (the catalog's, else the hint).
+            lora = self.lora_models.get(self.initial["lora_versionid"])
+            base = self.base_model_named((lora.base_model if lora else "") or self.initial.get("lora_base", ""))
+            if base is not None:
+                self.initial["versionid"] = base.versionid
         if not self.initial.get("versionid") and base_models:
             default = "sgl_artist_v0.3.5_0925"  # the vendor's documented default
             self.initial["versionid"] = default if default in self.base_models else base_models[0].versionid
@@ -230,6 +242,40 @@ class GenerateForm(ImageSourceMixin, StudioForm):
     def selected_model(self):
         return self.base_models.get(self.data.get("versionid") or self.initial.get("versionid") or "")
 
+    def base_model_named(self, name: str):
+        """The base model a LoRA's ``base_model`` names: by its name (as the vendor lists LoRAs) or versionid."""
+        wanted = (name or "").strip().casefold()
+        if not wanted:
+            return None
+        for model in self.base_models.values():
+            if wanted in (model.model_name.strip().casefold(), model.versionid.casefold()):
+                return model
+        return None
+
+    @property
+    def selected_lora(self):
+        value = self.data.get("lora_versionid") if self.is_bound else self.initial.get("lora_versionid")
+        return self.lora_models.get(value or "")
+
+    @property
+    def lora_made_for_json(self) -> str:
+        """For the page's live warning (app.js): each LoRA's base model as the vendor names it (LoRA versionid →
+        [base model, LoRA name]), and the warning's wording with {lora}, {made_for} and {chosen} to fill in."""
+        made_for = {m.versionid: [m.base_model, m.model_name] for m in self.lora_models.values() if m.base_model}
+        return json.dumps({"loras": made_for, "message": lora_mismatch_message("{lora}", "{made_for}", "{chosen}")})
+
+    @property
+    def lora_mismatch(self) -> str:
+        """A warning when the chosen LoRA was made for another base model than the one chosen ("" when it fits,
+        or when the base model it names is not one we list)."""
+        lora, model = self.selected_lora, self.selected_model
+        if lora is None or model is None:
+            return ""
+        made_for = self.base_model_named(lora.base_model)
+        if made_for is None or made_for == model:  # a base model we do not list: nothing to compare with
+            return ""
+        return lora_mismatch_message(lora.model_name, made_for.model_name, model.model_name)
+
     def clean_init_image(self):
         return self._check_upload("init_image")
 
@@ -252,7 +298,8 @@ class GenerateForm(ImageSourceMixin, StudioForm):
                 "output_size", f"Each side must be {rules.SIDE[0]}–{rules.SIDE[1]} pixels (what Miaohua accepts)."
             )
         if mode == "img2img":
-            if not (data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")):
+            given = data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")
+            if not given and "init_image" not in self.errors:  # a refused upload already says why
                 self.add_error(
                     "init_image", "Image to image needs an init image: upload one or pick one from your history."
                 )
@@ -371,7 +418,7 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
         low, high = data.get("low_threshold"), data.get("high_threshold")
         if cn == "canny" and low is not None and high is not None and low > high:
             self.add_error("high_threshold", "The high threshold must be at least the low threshold.")
-        if not (data.get("image") or data.get("image_input") or data.get("image_from")):
+        if not (data.get("image") or data.get("image_input") or data.get("image_from")) and "image" not in self.errors:
             self.add_error("image", "Give this ControlNet an image: upload one or pick one from your history.")
         return data
 

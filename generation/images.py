@@ -27,8 +27,6 @@ PREVIEW_ABOVE = 1536  # an original larger than this (on its long side) is shown
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 3
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
-DEFAULT_MAX_BYTES = 60 * 1024 * 1024
-DEFAULT_TIMEOUT_SECONDS = 120.0
 
 
 class DownloadError(Exception):
@@ -75,8 +73,8 @@ def download_session() -> requests.Session:
 
 def allowed_hosts() -> set[str]:
     """The configured upstream's host and ``MIAOHUA_IMAGE_HOSTS``."""
-    hosts = {host.lower() for host in getattr(settings, "MIAOHUA_IMAGE_HOSTS", []) if host}
-    api_host = urlsplit(getattr(settings, "MIAOHUA_API_BASE", "") or "").hostname
+    hosts = {host.lower() for host in settings.MIAOHUA_IMAGE_HOSTS if host}
+    api_host = urlsplit(settings.MIAOHUA_API_BASE or "").hostname
     if api_host:
         hosts.add(api_host.lower())
     return hosts
@@ -93,8 +91,8 @@ def check_url(url: str) -> None:
 def download(url: str, *, session: requests.Session | None = None) -> Download:
     """Fetch ``url`` into a temporary file, refusing other hosts (also after a redirect), answers over
     ``MIAOHUA_IMAGE_MAX_BYTES`` and anything that is not a JPEG, PNG or WebP image."""
-    max_bytes = int(getattr(settings, "MIAOHUA_IMAGE_MAX_BYTES", DEFAULT_MAX_BYTES))
-    total_seconds = float(getattr(settings, "MIAOHUA_IMAGE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    max_bytes = int(settings.MIAOHUA_IMAGE_MAX_BYTES)
+    total_seconds = float(settings.MIAOHUA_IMAGE_TIMEOUT_SECONDS)
     timeout = (float(settings.MIAOHUA_CONNECT_TIMEOUT), float(settings.MIAOHUA_READ_TIMEOUT))
     session = session or download_session()
     deadline = time.monotonic() + total_seconds

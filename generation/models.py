@@ -118,18 +118,13 @@ class GenerationTask(models.Model):
         return self.state in self.FINAL
 
     @property
-    def elapsed(self):
-        """How long the task has taken (so far)."""
-        return (self.finished_at or timezone.now()) - self.created_at
-
-    @property
     def is_settled(self) -> bool:
         """Final and nothing left to store, so its card stops polling. A failed download settles too: its reason
         is shown, and the recovery's retries are minutes apart (1, 2, 4 … min), not worth a poll every 2 s. A
         download still waiting long after the task finished (no worker?) stops the polling as well."""
         if not self.is_final:
             return False
-        if not getattr(settings, "GENERATION_MIRROR_IMAGES", True) or self.storing_overdue:
+        if not settings.GENERATION_MIRROR_IMAGES or self.storing_overdue:
             return True
         return not self.images_waiting
 
@@ -141,7 +136,7 @@ class GenerationTask(models.Model):
     @property
     def storing_overdue(self) -> bool:
         """Finished longer ago than a download may take (GENERATION_STORE_WAIT_SECONDS)."""
-        limit = float(getattr(settings, "GENERATION_STORE_WAIT_SECONDS", 600))
+        limit = float(settings.GENERATION_STORE_WAIT_SECONDS)
         return self.finished_at is not None and (timezone.now() - self.finished_at).total_seconds() > limit
 
 
@@ -217,7 +212,7 @@ class GeneratedImage(models.Model):
     @property
     def retries_left(self) -> bool:
         """A failed download the recovery schedule will try again (up to GENERATION_MIRROR_MAX_ATTEMPTS)."""
-        return self.mirror_attempts < int(getattr(settings, "GENERATION_MIRROR_MAX_ATTEMPTS", 5))
+        return self.mirror_attempts < int(settings.GENERATION_MIRROR_MAX_ATTEMPTS)
 
 
 def input_image_path(image: "InputImage", filename: str) -> str:

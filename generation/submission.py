@@ -5,8 +5,7 @@ from django.core.exceptions import ValidationError
 
 from generation import services
 from generation.forms import CUSTOM, GenerateForm
-
-INPUT_PREFIX = "input:"
+from generation.models import InputImage
 
 
 def _store_image(user, form, name, resolve_image):
@@ -63,16 +62,18 @@ def submit_from_form(*, user, form, units, resolve_image):
     if form.cleaned_data["mode"] == "img2img":
         init = _store_image(user, form, "init_image", resolve_image)
         if init is None:
-            form.add_error("init_image", "This image is no longer available: upload it again.")
+            if "init_image" not in form.errors:  # one reason beside the field, not two
+                form.add_error("init_image", "This image is no longer available: upload it again.")
             return None
-        init_ref = f"{INPUT_PREFIX}{init.pk}"
+        init_ref = init.reference
     units_with_refs = []
     for unit in units:
         image = _store_image(user, unit, "image", resolve_image)
         if image is None:
-            unit.add_error("image", "This image is no longer available: upload it again.")
+            if "image" not in unit.errors:
+                unit.add_error("image", "This image is no longer available: upload it again.")
             return None
-        units_with_refs.append((unit, f"{INPUT_PREFIX}{image.pk}"))
+        units_with_refs.append((unit, image.reference))
     limit = form.cleaned_data.get("sensitive_limit_value")
     if limit is not None and limit != user.upstream_account.sensitive_limit_value:
         type(user.upstream_account).objects.filter(pk=user.upstream_account.pk).update(sensitive_limit_value=limit)
@@ -87,8 +88,9 @@ def submit_from_form(*, user, form, units, resolve_image):
 
 
 def _input_id(ref) -> int | None:
-    if isinstance(ref, str) and ref.startswith(INPUT_PREFIX) and ref[len(INPUT_PREFIX) :].isdigit():
-        return int(ref[len(INPUT_PREFIX) :])
+    prefix = InputImage.REFERENCE_PREFIX
+    if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix) :].isdigit():
+        return int(ref[len(prefix) :])
     return None
 
 

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from generation import catalog, selectors, services, submission
@@ -64,6 +65,8 @@ def _initial_from_request(request):
             initial[key] = request.GET[key][: rules.PROMPT_MAX]
     if request.GET.get("lora"):
         initial["lora_versionid"] = request.GET["lora"]
+        if request.GET.get("base"):  # the base model the LoRA was made for, when the link knows it
+            initial["lora_base"] = request.GET["base"][:200]
     init_from = request.GET.get("init_from")
     if init_from and init_from.isdigit():
         initial.update(mode="img2img", init_image_from=int(init_from), output_size="")
@@ -94,9 +97,20 @@ def _image_previews(user, form, units):
 def _with_urls(pickers: dict, form) -> dict:
     """Each picker's placeholder keeps the form's current value (a POST while it loads loses nothing) and polls
     with it, so the picker arrives with that value chosen."""
-    kept = {"models": ["versionid"], "loras": ["lora_versionid"], "sizes": ["output_size"], "controlnets": []}
+    kept = {
+        "models": ["versionid", "lora_base"],  # a LoRA's link names the base model it was made for
+        "loras": ["lora_versionid"],
+        "sizes": ["output_size"],
+        "controlnets": [],
+    }
+
+    def value(field):
+        if field == "lora_base":
+            return "" if form.is_bound else form.initial.get("lora_base", "")
+        return form[field].value()
+
     for name, picker in pickers.items():
-        picker.keep = [(field, form[field].value()) for field in kept[name] if form[field].value()]
+        picker.keep = [(field, value(field)) for field in kept[name] if value(field)]
         picker.url = reverse("generate_picker", args=[name]) + ("?" + urlencode(picker.keep) if picker.keep else "")
     return pickers
 
@@ -155,6 +169,9 @@ def generate(request):
         ]
 
     context = _page_context(request, cats, form, units)
+    from generation.forms import DescribeForm
+
+    context["describe_form"] = DescribeForm()  # the Describe panel: a caption of an image, to use as the prompt
     # A POST that reaches here did not make a task (a valid one has redirected): its errors are shown.
     return TemplateResponse(
         request, "generation/generate.html", context, status=400 if request.method == "POST" else 200
@@ -176,7 +193,7 @@ def generate_picker(request, name):
         if not cats.refreshing:
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    kept = ("versionid", "lora_versionid", "output_size")
+    kept = ("versionid", "lora_versionid", "lora_base", "output_size")
     initial = {key: request.GET[key][:200] for key in kept if request.GET.get(key)}
     form = GenerateForm(initial=initial, **cats.form_kwargs())
     pickers = _with_urls({name: cats.picker(name)}, form)
@@ -212,7 +229,8 @@ def task_card(request, pk):
     """The polled task card: re-rendered every ~2 s while the task moves or its images are being stored; 286
     (stop polling) once settled. Three queries: the user, the task, its images (the session is cached)."""
     task = selectors.task_card_for_user(request.user, pk)
-    response = TemplateResponse(request, "generation/_task_card.html", {"task": task})
+    on_detail = request.GET.get("on") == "detail"  # the card of the task's own page links to no "Details"
+    response = TemplateResponse(request, "generation/_task_card.html", {"task": task, "on_detail": on_detail})
     if task.is_settled:
         response.status_code = HttpResponseStopPolling.status_code
     return response
@@ -222,7 +240,7 @@ def task_card(request, pk):
 @require_GET
 def task_detail(request, pk):
     task = selectors.task_for_user(request.user, pk)
-    return TemplateResponse(request, "generation/task_detail.html", {"task": task})
+    return TemplateResponse(request, "generation/task_detail.html", {"task": task, "on_detail": True})
 
 
 @upstream_account_required
@@ -284,6 +302,7 @@ def queue_badge(request):
 
 @upstream_account_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def describe(request):
     """img2txt: a caption for an image, asked while the person waits (the interactive client profile: one try,
     a short read timeout, a plain message when Miaohua is slow; ARCHITECTURE "What runs where")."""
@@ -310,4 +329,6 @@ def describe(request):
     if from_id and str(from_id).isdigit():
         preview = selectors.images_visible_to(request.user).filter(pk=from_id).first()
     context = {"form": form, "caption": caption, "error": error, "preview": preview}
+    if request.htmx:  # the Generate page's Describe panel
+        return TemplateResponse(request, "generation/describe.html#describe_panel", context)
     return TemplateResponse(request, "generation/describe.html", context)

@@ -119,7 +119,11 @@ def trash_list(request):
 @login_required
 @require_POST
 def tasks_delete(request):
-    count = trash.tasks_delete(user=request.user, task_ids=_ids(request))
+    ids = _ids(request)
+    if not ids:
+        messages.info(request, "Select tasks to move to the trash.")
+        return redirect(_back(request, reverse("history")))
+    count = trash.tasks_delete(user=request.user, task_ids=ids)
     messages.success(
         request,
         f"Moved {count} task{'s' if count != 1 else ''} to the trash. You can restore them "
@@ -131,7 +135,11 @@ def tasks_delete(request):
 @login_required
 @require_POST
 def tasks_restore(request):
-    count = trash.tasks_restore(user=request.user, task_ids=_ids(request))
+    ids = _ids(request)
+    if not ids:
+        messages.info(request, "Select tasks to restore.")
+        return redirect(_back(request, reverse("trash")))
+    count = trash.tasks_restore(user=request.user, task_ids=ids)
     messages.success(request, f"Restored {count} task{'s' if count != 1 else ''}.")
     return redirect(_back(request, reverse("trash")))
 

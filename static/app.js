@@ -22,6 +22,25 @@
       remove.closest("[data-cn-unit]").remove();
       return;
     }
+    var openDescribe = event.target.closest("[data-open-describe]");
+    if (openDescribe) {
+      var panel = document.getElementById("describe");
+      if (panel) { event.preventDefault(); panel.open = true; panel.scrollIntoView({ block: "nearest" }); }
+      return;
+    }
+    var usePrompt = event.target.closest("[data-use-prompt]");
+    if (usePrompt) {
+      // The Describe panel's caption becomes the Generate form's prompt.
+      var prompt = document.getElementById("id_prompt");
+      var caption = usePrompt.closest("#describe-panel").querySelector("[data-caption]");
+      if (prompt && caption) {
+        prompt.value = caption.textContent.trim().slice(0, parseInt(prompt.getAttribute("maxlength"), 10) || 1000);
+        updateCounter(prompt);
+        prompt.focus();
+        prompt.scrollIntoView({ block: "center" });
+      }
+      return;
+    }
     var pick = event.target.closest("[data-pick]");
     if (pick) {
       // A history image chosen in the picker: fill the hidden field, clear any upload, show the thumbnail.
@@ -52,6 +71,7 @@
     }
     if (el.name && /^cn-\d-cn$/.test(el.name)) updateUnit(el.closest("[data-cn-unit]"));
     if (el.name === "versionid") updateControlNetTypes();
+    if (el.name === "versionid" || el.name === "lora_versionid") updateLoraWarning();
     if (el.name === "mode" || el.name === "output_size") updateVisibility();
   });
 
@@ -129,6 +149,26 @@
     });
   }
 
+  function updateLoraWarning() {
+    // The chosen LoRA was made for another base model than the one chosen: say so beside the LoRA. A LoRA names
+    // its base model by name (or versionid); one that matches none of the listed models is not warned about.
+    var f = form();
+    var note = document.getElementById("lora-mismatch");
+    if (!f || !note) return;
+    var data;
+    try { data = JSON.parse(note.dataset.loraMadeFor); } catch (e) { return; }
+    var lora = (f.querySelector("[name=lora_versionid]") || {}).value || "";
+    var chosen = f.querySelector("[name=versionid]:checked");
+    var madeFor = data.loras[lora];
+    function names(radio) { return [(radio.dataset.modelName || "").trim().toLowerCase(), radio.value.toLowerCase()]; }
+    var wanted = madeFor ? madeFor[0].trim().toLowerCase() : "";
+    var base = Array.prototype.find.call(f.querySelectorAll("[name=versionid]"), function (r) { return names(r).indexOf(wanted) >= 0; });
+    if (!madeFor || !chosen || !base || base === chosen) { note.hidden = true; note.textContent = ""; return; }
+    note.textContent = data.message.replace("{lora}", madeFor[1]).replace(/\{made_for\}/g, base.dataset.modelName || base.value)
+      .replace("{chosen}", chosen.dataset.modelName || chosen.value);
+    note.hidden = false;
+  }
+
   function keyboardViewer(event) {
     var viewer = document.querySelector(".image-viewer");
     if (!viewer || event.target.closest("input, textarea, select")) return;
@@ -185,6 +225,7 @@
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSwap", function (event) {
     updateVisibility();  // a picker that arrived (e.g. the output sizes) may show or hide the custom size
+    updateLoraWarning();
     if (event.detail.target && event.detail.target.id === "cn-units") {
       var transient = event.detail.target.querySelector("[data-transient]");
       if (transient) setTimeout(function () { transient.remove(); }, 3000);

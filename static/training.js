@@ -39,14 +39,10 @@
   Uploader.prototype.add = function (files) {
     var self = this;
     Array.prototype.forEach.call(files, function (file) {
-      var item = { file: file, loaded: 0, state: "queued", reason: "" };
+      // Every file goes to the dashboard, which decides and lists it (a refused one with its reason). One over
+      // the limit is not sent at all: only its name, so it is listed as refused like the others.
+      var item = { file: file, loaded: 0, state: "queued", reason: "", id: null, vendor: "", tooLarge: file.size > self.maxBytes };
       item.row = self.row(item);
-      var name = file.name.toLowerCase();
-      if (!EXTENSIONS.some(function (ext) { return name.endsWith(ext); })) {
-        self.finish(item, "refused", "Miaohua accepts PNG, JPEG and WebP images.");
-      } else if (file.size > self.maxBytes) {
-        self.finish(item, "refused", "This image is " + sizeText(file.size) + "; Miaohua accepts at most 5 MB.");
-      }
       self.items.push(item);
     });
     this.panel.hidden = false;
@@ -90,7 +86,8 @@
     var self = this;
     var xhr = new XMLHttpRequest();
     var data = new FormData();
-    data.append("images", item.file, item.file.name);
+    if (item.tooLarge) data.append("too_large", item.file.name);
+    else data.append("images", item.file, item.file.name);
     data.append("more", "1");
     item.state = "sending";
     item.loaded = 0;
@@ -113,8 +110,9 @@
       try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
       if (xhr.status === 200 && answer && answer.files && answer.files.length) {
         var file = answer.files[0];
+        item.id = String(file.id);
         if (file.state === "refused") self.finish(item, "refused", file.error);
-        else self.finish(item, "received", "");
+        else { item.vendor = file.state; self.finish(item, "received", ""); }
       } else if (xhr.status === 403) {
         self.finish(item, "error", "Not allowed (signed out, or not an admin of this dataset).");
       } else {
@@ -135,8 +133,7 @@
     item.state = state;
     item.reason = reason || "";
     if (state !== "error") item.loaded = item.file.size;
-    var text = { received: "Received — waiting to be sent to Miaohua", refused: "Refused: " + reason, error: "Failed: " + reason }[state];
-    this.show(item, text);
+    this.show(item, this.stateText(item));
     if (state === "error") {
       var self = this;
       var retry = element("button", "btn btn-sm btn-link py-0 upload-retry", "Retry");
@@ -154,6 +151,40 @@
     this.update();
   };
 
+  // What a row says: the dashboard's answer, then the image's state in the dataset as the page's list shows it.
+  var VENDOR_TEXT = {
+    waiting: "Received — waiting to be sent to Miaohua",
+    sending: "Sending to Miaohua…",
+    added: "At Miaohua",
+    removing: "Being removed",
+    gone: "Removed from the dataset",
+  };
+
+  Uploader.prototype.stateText = function (item) {
+    if (item.state === "refused") return "Refused: " + item.reason;
+    if (item.state === "error") return "Failed: " + item.reason;
+    if (item.vendor === "failed") return "Not sent to Miaohua: " + (item.reason || "see the image below");
+    return VENDOR_TEXT[item.vendor] || VENDOR_TEXT.waiting;
+  };
+
+  // The page's list of images changed (htmx swapped it in): each received file follows its image's state.
+  Uploader.prototype.sync = function () {
+    var grid = document.getElementById("images");
+    if (!grid || !this.items.length) return;
+    var self = this;
+    this.items.forEach(function (item) {
+      if (!item.id) return;
+      var tile = grid.querySelector("[data-image-id='" + item.id + "']");
+      if (item.state === "received") {
+        item.vendor = tile ? tile.dataset.state : "gone";
+        item.reason = tile && item.vendor === "failed" ? tile.dataset.error || "" : "";
+        self.show(item, self.stateText(item));
+        item.row.dataset.vendorState = item.vendor;
+      }
+    });
+    this.update();
+  };
+
   Uploader.prototype.show = function (item, text) {
     item.row.dataset.state = item.state;
     item.row.querySelector(".upload-state").textContent = text;
@@ -164,21 +195,26 @@
   };
 
   Uploader.prototype.update = function () {
-    var total = 0, loaded = 0, done = 0, refused = 0, failed = 0;
+    var total = 0, loaded = 0, done = 0, refused = 0, failed = 0, atMiaohua = 0, notSent = 0;
     this.items.forEach(function (item) {
       if (item.state === "refused") { refused += 1; return; }
+      if (item.state === "error") failed += 1;
+      if (item.tooLarge) return;  // never sent: not part of the bytes on their way
       total += item.file.size;
       loaded += item.loaded;
       if (item.state === "received") done += 1;
-      if (item.state === "error") failed += 1;
+      if (item.vendor === "added") atMiaohua += 1;
+      if (item.vendor === "failed") notSent += 1;
     });
     var percent = total ? Math.round((100 * loaded) / total) : 100;
     this.overall.setAttribute("aria-valuenow", String(percent));
     this.overall.firstElementChild.style.width = percent + "%";
     var counted = this.items.length - refused;
     var parts = [done + " of " + counted + " file" + (counted === 1 ? "" : "s"), sizeText(loaded) + " of " + sizeText(total)];
+    if (atMiaohua) parts.push(atMiaohua + " at Miaohua");
     if (refused) parts.push(refused + " refused");
     if (failed) parts.push(failed + " failed");
+    if (notSent) parts.push(notSent + " not sent to Miaohua");
     this.summary.textContent = parts.join(" · ");
   };
 
@@ -214,6 +250,7 @@
     var form = document.getElementById("upload-form");
     if (!form) return;
     var uploader = new Uploader(form);
+    document.addEventListener("htmx:afterSettle", function () { uploader.sync(); });
     var input = form.querySelector("input[type=file]");
     var zone = form.querySelector("[data-drop-zone]");
     var plain = form.querySelector("[data-plain-upload]");

@@ -107,7 +107,7 @@ def _detail_context(request, dataset):
         "counts": selectors.image_counts(dataset),
         "can_change": selectors.can_change_dataset(request.user, dataset),
         "max_mb": UPLOAD_MAX_BYTES // (1024 * 1024),
-        "parallel": int(getattr(settings, "TRAINING_UPLOAD_PARALLEL", 3)),  # files the page sends at once
+        "parallel": int(settings.TRAINING_UPLOAD_PARALLEL),  # files the page sends at once
         "notices": _notices(request),
     }
 
@@ -200,12 +200,13 @@ def _dataset_upload(request, pk, handler):
     """Files from the browser (one per request from the page's script, or many from the plain form): checked
     and stored here, then sent to Miaohua by the worker."""
     dataset = selectors.dataset_for_change(request.user, pk)
-    made = services.dataset_images_store(
-        dataset=dataset, files=request.FILES.getlist("images"), too_large=handler.too_large
-    )
+    files = request.FILES.getlist("images")  # parses the body: the handler now knows which files it cut off
+    # ``too_large`` also names files the page's script did not send, over the vendor's limit (listed as refused).
+    too_large = [*handler.too_large, *request.POST.getlist("too_large")[:100]]
+    made = services.dataset_images_store(dataset=dataset, files=files, too_large=too_large)
     waiting = dataset.images.filter(state=DatasetImage.State.WAITING).count()
     later = request.POST.get("more") == "1"  # the page's script sends more files and says when it is done
-    if waiting and (not later or waiting >= int(getattr(settings, "TRAINING_UPLOAD_BATCH_FILES", 10))):
+    if waiting and (not later or waiting >= int(settings.TRAINING_UPLOAD_BATCH_FILES)):
         services.dataset_send_start(dataset_id=dataset.pk)
     if _wants_json(request):
         return JsonResponse(

@@ -211,8 +211,8 @@ class MirrorSource(engine.Source):
         self.next_retry_check = 0.0
 
     def collect(self, now: float):
-        if not getattr(settings, "GENERATION_MIRROR_IMAGES", True) or self.room < 1:
-            self.busy = getattr(settings, "GENERATION_MIRROR_IMAGES", True) and self.busy
+        if not settings.GENERATION_MIRROR_IMAGES or self.room < 1:
+            self.busy = settings.GENERATION_MIRROR_IMAGES and self.busy
             return []
         fresh = list(
             GeneratedImage.objects.filter(mirror_state=MirrorState.WAITING, mirror_attempted_at__isnull=True)
@@ -233,7 +233,7 @@ class MirrorSource(engine.Source):
 
     def _retries(self, room: int) -> list[int]:
         moment = timezone.now()
-        max_attempts = int(getattr(settings, "GENERATION_MIRROR_MAX_ATTEMPTS", 5))
+        max_attempts = int(settings.GENERATION_MIRROR_MAX_ATTEMPTS)
         failed = GeneratedImage.objects.filter(mirror_state=MirrorState.FAILED, mirror_attempts__lt=max_attempts)
         return [
             image.pk

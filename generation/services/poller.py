@@ -47,7 +47,7 @@ ACCOUNT_CHECK_SECONDS = 10.0  # how often a sweep reads the account again (new c
 
 
 def timeout_seconds() -> float:
-    return float(getattr(settings, "GENERATION_TIMEOUT_SECONDS", 15 * 60))
+    return float(settings.GENERATION_TIMEOUT_SECONDS)
 
 
 @dataclass
@@ -194,7 +194,7 @@ class AccountSweeps:
         chunks = list(batched(pending, MAX_TASK_IDS))
         self.number += 1
         self.outstanding, self.in_flight, self.calls, self.backoffs = len(chunks), len(pending), 0, 0
-        self.next_at = now + float(getattr(settings, "GENERATION_POLL_INTERVAL_SECONDS", 1.0))
+        self.next_at = now + float(settings.GENERATION_POLL_INTERVAL_SECONDS)
         return [
             engine.Work(
                 key=("generation-poll", self.account_id, self.number, i),

@@ -41,9 +41,6 @@ RETRYING = "{reason} Trying again shortly (attempt {attempt} of {attempts})."
 MAX_RETRY_DELAY_SECONDS = 30.0
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def task_columns(params: dict, *, model_name: str = "") -> dict:
     """The denormalised columns of a task, from its vendor parameters."""
@@ -188,14 +185,14 @@ def task_fail(task_pk: int, message: str, *, from_states=(State.SUBMITTING,), **
 def _send_later(task: GenerationTask, claimed_at, exc: UpstreamError) -> str:
     """The vendor surely did nothing: back to the queue after a pause (1, 2, 4 … 30 s: GENERATION_SUBMIT_RETRY_SECONDS
     doubling), or failed with the reason after the last attempt (``GENERATION_SUBMIT_RETRIES``)."""
-    attempts = int(_setting("GENERATION_SUBMIT_RETRIES", 6))
+    attempts = int(settings.GENERATION_SUBMIT_RETRIES)
     attempt = task.submit_attempts + 1
     reason = unsent_message(exc)
     mine = GenerationTask.objects.filter(pk=task.pk, state=State.SUBMITTING, claimed_at=claimed_at)
     if attempt >= attempts:
         mine.update(state=State.FAILED, error_message=reason, finished_at=timezone.now(), submit_attempts=attempt)
         return "failed"
-    delay = min(float(_setting("GENERATION_SUBMIT_RETRY_SECONDS", 1.0)) * 2.0 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
+    delay = min(float(settings.GENERATION_SUBMIT_RETRY_SECONDS) * 2.0 ** (attempt - 1), MAX_RETRY_DELAY_SECONDS)
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         delay = max(delay, min(float(retry_after), MAX_RETRY_DELAY_SECONDS * 2))

@@ -1,17 +1,11 @@
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from miaohua_site.text import human_duration
 
 register = template.Library()
-
-FINAL = {"done", "failed"}
-
-
-@register.filter
-def is_final(task) -> bool:
-    return task.state in FINAL
-
 
 @register.filter
 def elapsed(task) -> str:
@@ -23,3 +17,24 @@ def elapsed(task) -> str:
 def pending_slots(task):
     """Placeholders for the images still to come."""
     return range(max(0, (task.n_images or 1) - len(task.images.all())))
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_plain(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(_plain(item) for item in value)
+    return str(value)
+
+
+@register.filter
+def param_value(value):
+    """A task parameter as a person reads it: a list of settings one per line (a LoRA, a ControlNet unit), each
+    as "name: value, …" — never a Python repr."""
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>", ((_plain(item),) for item in value))
+    return format_html("<code>{}</code>", _plain(value))

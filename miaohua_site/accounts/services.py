@@ -8,13 +8,9 @@ from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.upstream.client import MiaohuaClient
 
 
-class NotConnected(Exception):
-    """The user has not connected a Miaohua account yet."""
-
-
 def interactive_read_timeout() -> float:
     """The read timeout of a call a person waits for: the configured one, at most MIAOHUA_INTERACTIVE_TIMEOUT."""
-    return min(settings.MIAOHUA_READ_TIMEOUT, getattr(settings, "MIAOHUA_INTERACTIVE_TIMEOUT", 10.0))
+    return min(settings.MIAOHUA_READ_TIMEOUT, settings.MIAOHUA_INTERACTIVE_TIMEOUT)
 
 
 def _client(*, email: str, password: str, token: str | None = None, on_token=None, interactive: bool = False):
@@ -77,10 +73,3 @@ def client_for_account(account: UpstreamAccount, *, interactive: bool = False) -
         interactive=interactive,
     )
 
-
-def client_for(user) -> MiaohuaClient:
-    try:
-        account = user.upstream_account
-    except UpstreamAccount.DoesNotExist:
-        raise NotConnected(f"{user} has not connected a Miaohua account") from None
-    return client_for_account(account)

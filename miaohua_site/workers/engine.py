@@ -366,7 +366,7 @@ class Engine:
 
 
 def _threads() -> dict[str, int]:
-    return {lane: int(getattr(settings, f"WORKERS_{lane.upper()}_THREADS", n)) for lane, n in DEFAULT_THREADS.items()}
+    return {lane: int(getattr(settings, f"WORKERS_{lane.upper()}_THREADS")) for lane in DEFAULT_THREADS}
 
 
 def new_engine(*, inline: bool = False, token: str = "", everywhere_only: bool = False) -> Engine:
@@ -388,7 +388,7 @@ def run_until_idle(*, budget: float | None = None) -> Report:
     _inline.running = True
     try:
         if budget is None:
-            budget = float(getattr(settings, "WORKERS_INLINE_BUDGET_SECONDS", 60))
+            budget = float(settings.WORKERS_INLINE_BUDGET_SECONDS)
         return new_engine(inline=True).run(stop=threading.Event(), budget=budget)
     finally:
         _inline.running = False
@@ -433,10 +433,10 @@ class Service:
         self.stop.set()
         if self.engine is not None:
             self.engine.wake()
-        self.thread.join(timeout=float(getattr(settings, "WORKERS_STOP_SECONDS", 30)))
+        self.thread.join(timeout=float(settings.WORKERS_STOP_SECONDS))
 
     def _serve(self) -> None:
-        seconds = float(getattr(settings, "WORKERS_ENGINE_LEASE_SECONDS", 10))
+        seconds = float(settings.WORKERS_ENGINE_LEASE_SECONDS)
         standby = min(1.0, seconds / 4)
         lease = Lease(ENGINE_LEASE, seconds=seconds, holder=self.token)
         heartbeat = Lease(f"workers-process:{self.token}", seconds=seconds, holder=self.token)
@@ -485,7 +485,7 @@ class Service:
             return
         thread, stop = self._helper
         stop.set()
-        thread.join(timeout=float(getattr(settings, "WORKERS_STOP_SECONDS", 30)))
+        thread.join(timeout=float(settings.WORKERS_STOP_SECONDS))
         self._helper = None
 
 
@@ -496,7 +496,7 @@ def _on_worker_spawned(sender, proc_name=None, **kwargs) -> None:
     """django-q2 spawned a worker process: start this process's engine thread (not in sync mode, where django-q2
     runs its worker function in the caller's own process)."""
     global _service
-    if Conf.SYNC or not getattr(settings, "WORKERS_ENGINE", True) or _service is not None:
+    if Conf.SYNC or not settings.WORKERS_ENGINE or _service is not None:
         return
     if multiprocessing.current_process().name == "MainProcess":
         return

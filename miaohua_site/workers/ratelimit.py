@@ -174,6 +174,6 @@ def account_window(account_id: int) -> RateLimiter:
     account (generation's task_results, training's train_progress) and by every worker process."""
     return RateLimiter(
         f"account:{account_id}",
-        calls=int(getattr(settings, "MIAOHUA_CALLS_PER_SECOND", 6)),
+        calls=int(settings.MIAOHUA_CALLS_PER_SECOND),
         per=1.0 + WINDOW_SLACK,
     )

@@ -37,8 +37,9 @@ def test_admin_pages_open_for_staff(client, admin_user, name):
 def test_the_layout_has_the_navigation_and_the_simulator_banner(client, owner):
     client.force_login(owner)
     content = client.get(reverse("upstream_settings")).content.decode()
-    for label in ["Generate", "History", "Catalog", "Datasets", "Training", "Settings"]:
+    for label in ["Generate", "History", "Catalog", "Datasets", "Settings"]:
         assert f">{label}</a>" in content
+    assert ">Training</a>" not in content  # admins only (tests/training/test_permissions.py)
     assert "Simulator mode." in content
 
 

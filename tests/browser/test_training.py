@@ -2,6 +2,7 @@
 reloading, and generates with the new LoRA."""
 
 import pytest
+from django.urls import reverse
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
@@ -48,7 +49,7 @@ def test_a_dataset_from_disk_trains_a_lora_that_generates(
     # Files from disk: each goes to the dashboard with its own progress; the worker (inline here) sends them on.
     page.get_by_label("Images to add").set_input_files([str(p) for p in pictures])
     uploads = page.get_by_role("list", name="Files being sent")
-    expect(uploads.get_by_text("Received — waiting to be sent to Miaohua")).to_have_count(3)
+    expect(uploads.get_by_text("At Miaohua", exact=True)).to_have_count(3, timeout=15_000)  # follows the rows
     expect(uploads.get_by_text("Refused: This image is 64×64")).to_be_visible()
     expect(page.get_by_role("progressbar", name="Upload to the dashboard")).to_have_attribute("aria-valuenow", "100")
     expect(page.get_by_role("progressbar", name="Images at Miaohua")).to_have_attribute(
@@ -108,3 +109,43 @@ def test_a_dataset_from_disk_trains_a_lora_that_generates(
     expect(task_card).to_contain_text("a cat asleep in the sun")
     expect(task_card).to_contain_text("Done", timeout=15_000)
     assert admin_user.generation_tasks.get().lora_versionid == job.lora_versionid
+
+
+def test_the_upload_panel_follows_the_images_and_lists_every_refused_file(
+    sign_in, live_server, admin_user, simulator_url, settings, tmp_path, page: Page
+):
+    """Twelve files: nine good ones, two Miaohua refuses (too small, not an image) and one over 5 MB. Each row of
+    the panel follows its image to Miaohua; the panel and the page agree on what was refused, the big one too."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TRAINING_UPLOAD_PARALLEL = 1  # the live server's threads share one SQLite connection in tests
+    catalog.ensure_seeded()
+    account = upstream_account_store(user=admin_user, email="demo@example.com", password="demo")
+    dataset = Dataset.objects.create(name="Twelve", upstream_account=account, account_email=account.email)
+    files = []
+    for i in range(9):
+        path = tmp_path / f"good-{i}.png"
+        Image.new("RGB", (300, 300), (20 * i, 120, 200)).save(path)
+        files.append(path)
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "tiny.png")
+    (tmp_path / "notes.png").write_bytes(b"a text file with a picture's name")
+    (tmp_path / "big.png").write_bytes(b"\0" * (6 * 1024 * 1024))
+    files += [tmp_path / "tiny.png", tmp_path / "notes.png", tmp_path / "big.png"]
+
+    sign_in("admin", "admin-pass-123")
+    expect(page.get_by_role("heading", name="Generate")).to_be_visible()
+    page.goto(live_server.url + reverse("dataset_detail", args=[dataset.pk]))
+    page.get_by_label("Images to add").set_input_files([str(p) for p in files])
+
+    uploads = page.get_by_role("list", name="Files being sent")
+    expect(uploads.get_by_text("At Miaohua", exact=True)).to_have_count(9, timeout=20_000)
+    expect(uploads.get_by_text("Received — waiting to be sent to Miaohua")).to_have_count(0)
+    expect(uploads.get_by_text("Refused:")).to_have_count(3)
+    expect(uploads.get_by_text("Refused: This image is over 5 MB")).to_be_visible()
+    expect(page.get_by_text("9 of 9 files")).to_be_visible()
+    expect(page.locator("[data-upload-summary]")).to_contain_text("9 at Miaohua · 3 refused")
+
+    for name in ("tiny.png", "notes.png", "big.png"):
+        expect(page.get_by_label(f"Refused: {name}")).to_be_visible()
+    expect(page.locator(".refused-list > li")).to_have_count(3)
+    expect(page.locator(".state-chips")).to_contain_text("3 refused")
+    expect(page.get_by_text("9 of 9 at Miaohua")).to_be_visible()

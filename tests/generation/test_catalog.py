@@ -42,7 +42,7 @@ def test_it_lists_base_models_with_demo_pictures_and_generate_links(connected):
 def test_loras_open_the_generate_form_with_the_lora(connected):
     response = connected.get(reverse("catalog"), {"kind": "lora"})
     assert "Watercolor Wash" in names(response)
-    assert f'href="{reverse("generate")}?lora=lora_watercolor_v2"' in response.content.decode()
+    assert f'href="{reverse("generate")}?lora=lora_watercolor_v2&amp;base=SDXL%201.0"' in response.content.decode()
     prefilled = connected.get(reverse("generate"), {"lora": "lora_watercolor_v2"})
     assert prefilled.context["form"].initial["lora_versionid"] == "lora_watercolor_v2"
 
@@ -156,3 +156,46 @@ def test_it_needs_a_connected_account(client, owner, simulator_url):
     client.force_login(owner)
     response = client.get(reverse("catalog"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("upstream_settings"))
+
+
+def test_my_models_follow_a_finished_training_on_every_page_and_search(connected, owner, monkeypatch):
+    """The trained LoRA appears in the Catalog's "My models" too, not only in the Generate picker: dropping the
+    private catalog drops every cached page and search of it (they are stored under the catalog's version)."""
+    from generation import catalog as catalogs
+
+    monkeypatch.setattr(views_library, "CATALOG_PER_PAGE", 1)
+    sim_catalog.ensure_seeded()
+    demo = SimAccount.objects.get(email="demo@example.com")
+    SimModel.objects.create(
+        kind=SimModel.Kind.PRIVATE, model_id=901, versionid="private_dog_v1", model_name="Our dog", owner=demo
+    )
+    assert names(connected.get(reverse("catalog"), {"kind": "private"})) == ["Our dog"]
+    assert names(connected.get(reverse("catalog"), {"kind": "private", "q": "cat"})) == []
+
+    SimModel.objects.create(
+        kind=SimModel.Kind.PRIVATE, model_id=902, versionid="private_cat_v1", model_name="Our cat", owner=demo
+    )
+    calls = stats.calls("models/private")
+    catalogs.forget_private_models(owner.upstream_account)  # what a finished training does
+
+    assert names(connected.get(reverse("catalog"), {"kind": "private", "q": "cat"})) == ["Our cat"]
+    both = names(connected.get(reverse("catalog"), {"kind": "private"})) + names(
+        connected.get(reverse("catalog"), {"kind": "private", "page": "2"})
+    )
+    assert sorted(both) == ["Our cat", "Our dog"]
+    assert stats.calls("models/private") > calls
+
+
+def test_refresh_on_one_page_drops_the_other_pages_of_that_catalog(connected, monkeypatch):
+    monkeypatch.setattr(views_library, "CATALOG_PER_PAGE", 3)
+    connected.get(reverse("catalog"), {"kind": "lora"})
+    connected.get(reverse("catalog"), {"kind": "lora", "page": "2"})
+    connected.get(reverse("catalog"), {"kind": "base"})
+    assert stats.calls("models/lora") == 2
+
+    connected.get(reverse("catalog"), {"kind": "lora", "refresh": "1"})
+    assert stats.calls("models/lora") == 3
+    connected.get(reverse("catalog"), {"kind": "lora", "page": "2"})
+    assert stats.calls("models/lora") == 4  # page 2 was dropped with the refresh: fetched again
+    connected.get(reverse("catalog"), {"kind": "base"})
+    assert stats.calls("models/base") == 1  # another catalog keeps its pages

@@ -369,3 +369,20 @@ def test_a_teammate_sees_a_shared_task_but_cannot_retry_or_delete_it(connected, 
     # using a teammate's shared image as init image works: it becomes the teammate's own input
     data = form_data(mode="img2img", output_size="", init_image_from=str(image.pk))
     assert client.post(reverse("generate"), data).status_code == 302
+
+
+@live
+def test_the_generate_page_describes_an_image_in_place(connected):
+    page = connected.get(reverse("generate")).content.decode()
+    assert "Describe an image" in page and f'hx-post="{reverse("describe")}"' in page
+    assert 'id="describe-panel"' in page and 'name="image_from"' in page
+
+    response = connected.post(reverse("describe"), {"image": png(colour="red")}, HTTP_HX_REQUEST="true")
+
+    content = response.content.decode()
+    assert response.status_code == 200 and "<html" not in content  # the panel alone, swapped in place
+    assert response.context["caption"] and "data-use-prompt" in content and "Use as prompt" in content
+    bad = connected.post(
+        reverse("describe"), {"image": SimpleUploadedFile("x.png", b"nope")}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "not a readable image" in bad and "<html" not in bad

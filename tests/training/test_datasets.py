@@ -336,3 +336,14 @@ def test_a_picture_with_far_too_many_pixels_is_refused_not_an_error(admin):
     dataset = make_dataset(admin)
     answer = upload(admin, dataset, picture("wide.png", size=(20000, 10000)))
     assert answer["wide.png"]["state"] == "refused" and "too many pixels" in answer["wide.png"]["error"]
+
+
+def test_a_file_the_page_did_not_send_for_its_size_is_listed_as_refused(admin):
+    """The page's script sends only the name of a file over 5 MB: it is listed as refused with the others."""
+    dataset = make_dataset(admin)
+    url = reverse("dataset_upload", args=[dataset.pk])
+    response = admin.post(url, {"too_large": "big.png", "more": "1"}, HTTP_ACCEPT="application/json")
+    (answer,) = response.json()["files"]
+    assert answer["state"] == "refused" and "over 5 MB" in answer["error"]
+    image = dataset.images.get()
+    assert (image.original_name, image.state) == ("big.png", DatasetImage.State.REFUSED)

@@ -148,3 +148,13 @@ def test_an_unknown_dataset_is_a_404(client, teammate, objects):
     client.force_login(teammate)
     assert client.get(reverse("dataset_detail", args=[999])).status_code == 404
     assert client.get(reverse("dataset_image_file", args=[objects["dataset"], 999, "thumb"])).status_code == 404
+
+
+def test_the_navigation_offers_training_to_admins_only(client, owner, admin_user):
+    training = f'href="{reverse("training_list")}"'
+    client.force_login(owner)
+    member_page = client.get(reverse("history")).content.decode()
+    assert training not in member_page  # a member would meet a 403 there
+    assert f'href="{reverse("dataset_list")}"' in member_page  # datasets a member may look at
+    client.force_login(admin_user)
+    assert training in client.get(reverse("history")).content.decode()

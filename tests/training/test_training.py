@@ -78,11 +78,12 @@ def test_it_trains_a_lora_and_offers_it_to_the_generate_page(admin, dataset):
     assert all(a.at <= b.at for a, b in zip(job.events.all(), list(job.events.all())[1:], strict=False))
 
     page = admin.get(reverse("training_list")).content.decode()
-    link = f"/generate/?lora={lora.versionid}&amp;prompt=roundcat"
+    link = f"/generate/?lora={lora.versionid}&amp;base=SDXL+1.0&amp;prompt=roundcat"
     assert "Generate with this LoRA" in page and link in page
 
-    generate = admin.get(f"/generate/?lora={lora.versionid}&prompt=roundcat").content.decode()
+    generate = admin.get(f"/generate/?lora={lora.versionid}&base=SDXL+1.0&prompt=roundcat").content.decode()
     assert re.search(rf'<option value="{lora.versionid}" selected>Round_cats_LoRA</option>', generate)
+    assert re.search(r'value="sdxl_base_v1.0" checked', generate)  # trained on it
     assert re.search(r"<textarea[^>]*>\s*roundcat</textarea>", generate)
 
 

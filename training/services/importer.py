@@ -23,9 +23,6 @@ from training.services.sender import NOT_CONNECTED, _remove_rows, vendor_dataset
 ImageState = DatasetImage.State
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def dataset_import(*, import_id: int) -> dict:
     """Mirror every dataset of the account (all pages of dataset_all): new datasets and images appear here,
@@ -147,7 +144,7 @@ def _import_images(dataset: Dataset, urls: list[str], fetched_at) -> tuple[int, 
 def dataset_images_fetch(*, dataset_id: int) -> dict:
     """Download the imported images that have no local file yet (and make their thumbnails)."""
     report = {"dataset_id": dataset_id, "stored": 0, "failed": 0}
-    deadline = time.monotonic() + float(_setting("TRAINING_SEND_BUDGET_SECONDS", 120))
+    deadline = time.monotonic() + float(settings.TRAINING_SEND_BUDGET_SECONDS)
     session = image_files.download_session()
     try:
         for image in DatasetImage.objects.filter(dataset_id=dataset_id, file="", file_error="").exclude(vendor_url=""):

@@ -54,12 +54,9 @@ VENDOR_STATES = {
 }
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def _interval() -> float:
-    return float(_setting("TRAINING_POLL_INTERVAL_SECONDS", 3.0))
+    return float(settings.TRAINING_POLL_INTERVAL_SECONDS)
 
 
 def _client(account):
@@ -69,7 +66,7 @@ def _client(account):
 
 
 def _timed_out(job: TrainingJob) -> bool:
-    hours = float(_setting("TRAINING_TIMEOUT_SECONDS", 24 * 3600)) / 3600
+    hours = float(settings.TRAINING_TIMEOUT_SECONDS) / 3600
     if job.submitted_at and job.submitted_at < timezone.now() - timedelta(hours=hours):
         return _fail_job(job.pk, TIMED_OUT.format(hours=hours), from_states=(JobState.RUNNING,))
     return False
@@ -171,7 +168,7 @@ class LoraSearch:
     rounds: int = 0
 
     def delay(self) -> float:
-        cap = float(_setting("TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS", 60.0))
+        cap = float(settings.TRAINING_LORA_SEARCH_MAX_DELAY_SECONDS)
         return min(_interval() * 2 ** max(self.rounds - 1, 0), max(cap, _interval()))
 
     def start_over(self) -> None:
@@ -182,7 +179,7 @@ class LoraSearch:
 def _give_up_if_due(job: TrainingJob) -> str:
     """Past TRAINING_LORA_WAIT_SECONDS since Miaohua said done: the job is done without a LoRA, and says why."""
     now = timezone.now()
-    wait = float(_setting("TRAINING_LORA_WAIT_SECONDS", 600))
+    wait = float(settings.TRAINING_LORA_WAIT_SECONDS)
     if (now - (job.vendor_done_at or now)).total_seconds() < wait:
         return ""
     names = list(dict.fromkeys(n for n in (job.vendor_model_name, job.name) if n))
@@ -220,7 +217,7 @@ def lora_look(slot, *, search: LoraSearch, limiter: RateLimiter) -> str:
     if exact:
         return _link(job, exact[-1])
     search.candidates.extend(result.models)
-    if result.has_next and search.page < int(_setting("TRAINING_PRIVATE_MAX_PAGES", 10)):
+    if result.has_next and search.page < int(settings.TRAINING_PRIVATE_MAX_PAGES):
         search.page += 1
         search.next_at = 0.0
         return "next page"

@@ -25,9 +25,6 @@ RECOVER_SCHEDULE = "training: send waiting images, restart removals and imports"
 INTERRUPTED = "The sending was interrupted; retry to send the file again."
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def training_jobs_recover(*, since=None) -> dict:
     """Jobs a previous engine was sending (claimed before ``since``)."""
@@ -57,7 +54,7 @@ def training_recover() -> dict:
     interrupted."""
     now = timezone.now()
     counts = {"senders": 0, "interrupted": 0, "removers": 0, "imports": 0}
-    lease_seconds = float(_setting("TRAINING_SEND_LEASE_SECONDS", 300))
+    lease_seconds = float(settings.TRAINING_SEND_LEASE_SECONDS)
     for dataset_id in (
         DatasetImage.objects.filter(state=ImageState.SENDING, claimed_at__lt=now - timedelta(seconds=lease_seconds))
         .values_list("dataset_id", flat=True)

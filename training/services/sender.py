@@ -48,9 +48,6 @@ REMOVE_FAILED = "Miaohua did not remove this image: {reason}"
 DELETE_CHUNK = 50
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
 
 def _make_thumbnail(image: DatasetImage) -> None:
     if image.thumbnail or not image.file:
@@ -63,8 +60,8 @@ def _make_thumbnail(image: DatasetImage) -> None:
 
 def _claim_batch(dataset_id: int) -> list[DatasetImage]:
     """Take the next waiting images (≤ TRAINING_UPLOAD_BATCH_FILES files and ≤ …_BYTES bytes) for sending."""
-    max_files = int(_setting("TRAINING_UPLOAD_BATCH_FILES", 10))
-    max_bytes = int(_setting("TRAINING_UPLOAD_BATCH_BYTES", 40 * 1024 * 1024))
+    max_files = int(settings.TRAINING_UPLOAD_BATCH_FILES)
+    max_bytes = int(settings.TRAINING_UPLOAD_BATCH_BYTES)
     ids, total = [], 0
     for pk, size in (
         DatasetImage.objects.filter(dataset_id=dataset_id, state=ImageState.WAITING)
@@ -106,7 +103,7 @@ def vendor_datasets(client) -> list:
     while True:
         result = client.dataset_all(page=page)
         found.extend(result.items)
-        if not result.has_next or not result.items or page >= int(_setting("TRAINING_DATASET_MAX_PAGES", 500)):
+        if not result.has_next or not result.items or page >= int(settings.TRAINING_DATASET_MAX_PAGES):
             return found
         page += 1
 
@@ -264,7 +261,7 @@ def dataset_send(*, dataset_id: int) -> dict:
     A failure that stops it (login, vendor out of reach) marks what was taken and what waits as failed, with
     the reason, so each can be retried on its own."""
     report = {"dataset_id": dataset_id, "batches": 0, "sent": 0, "added": 0, "refused": 0, "failed": 0}
-    lease = Lease(send_lease_name(dataset_id), seconds=float(_setting("TRAINING_SEND_LEASE_SECONDS", 300)))
+    lease = Lease(send_lease_name(dataset_id), seconds=float(settings.TRAINING_SEND_LEASE_SECONDS))
     if not lease.acquire():
         report["busy"] = True
         return report
@@ -291,7 +288,7 @@ def dataset_send(*, dataset_id: int) -> dict:
             take=lambda: _claim_batch(dataset_id),
             work=send,
             more=lambda: DatasetImage.objects.filter(dataset_id=dataset_id, state=ImageState.WAITING).exists(),
-            budget_seconds=float(_setting("TRAINING_SEND_BUDGET_SECONDS", 120)),
+            budget_seconds=float(settings.TRAINING_SEND_BUDGET_SECONDS),
             hand_over=lambda: dataset_send_start(dataset_id=dataset_id),
         )
         if stopped != "done":
@@ -323,7 +320,7 @@ def dataset_remove(*, dataset_id: int) -> dict:
     if dataset is None or dataset.vendor_dataset_id is None:
         return report
     claim = uuid.uuid4().hex
-    stale = timezone.now() - timedelta(seconds=float(_setting("TRAINING_SEND_LEASE_SECONDS", 300)))
+    stale = timezone.now() - timedelta(seconds=float(settings.TRAINING_SEND_LEASE_SECONDS))
     DatasetImage.objects.filter(dataset_id=dataset_id, state=ImageState.REMOVING).filter(
         Q(claim="") | Q(claimed_at__lt=stale)
     ).update(claim=claim, claimed_at=timezone.now())

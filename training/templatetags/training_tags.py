@@ -16,8 +16,10 @@ def duration(seconds) -> str:
 
 @register.filter
 def generate_url(job) -> str:
-    """The Generate page pre-filled with the job's LoRA and its trigger word as the prompt."""
-    return f"{reverse('generate')}?{urlencode({'lora': job.lora_versionid, 'prompt': job.trigger_word})}"
+    """The Generate page pre-filled with the job's LoRA, the base model it was trained on, and its trigger word
+    as the prompt."""
+    query = {"lora": job.lora_versionid, "base": job.base_model, "prompt": job.trigger_word}
+    return f"{reverse('generate')}?{urlencode({key: value for key, value in query.items() if value})}"
 
 
 @register.filter
