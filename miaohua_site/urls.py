@@ -1,7 +1,13 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from miaohua_site.params import IdConverter
+
+register_converter(IdConverter, "id")  # <id:pk>: an int within the database's range, before the apps' urls
+
+handler400 = "miaohua_site.views.bad_request"  # the reason, in plain words (miaohua_site.params)
 
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
