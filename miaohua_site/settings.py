@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "miaohua_site.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "miaohua_site.urls"
