@@ -1,6 +1,7 @@
 """Refusals before the views (NUL bytes) and what a failed htmx request shows (issue #9 §2)."""
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 
@@ -22,3 +23,12 @@ def test_a_nul_byte_in_a_parameter_is_refused_with_a_reason(member):
     response = member.post(reverse("collection_list"), {"name": "a\x00b"})  # multipart: read by the middleware too
     assert response.status_code == 400
 
+
+
+@pytest.mark.django_db
+def test_every_page_handles_htmx_errors_from_our_own_static_files(member):
+    page = member.get(reverse("history")).content.decode()
+    assert '<script src="/static/htmx-errors.js"></script>' in page
+    with open(finders.find("htmx-errors.js")) as handle:
+        script = handle.read()
+    assert "htmx:responseError" in script and "htmx:sendError" in script
