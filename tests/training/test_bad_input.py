@@ -32,3 +32,14 @@ def test_training_and_dataset_ids_beyond_64_bits_are_refused_plainly(admin_with_
     assert response.status_code == 400
     assert "“image” must be a whole number" in response.content.decode()
 
+
+@live
+def test_a_truncated_jpeg_is_refused_in_a_dataset(admin_with_set, settings, tmp_path):
+    from tests.generation.test_upload_check import truncated_jpeg
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client, dataset = admin_with_set
+    client.post(reverse("dataset_upload", args=[dataset.pk]), {"images": [truncated_jpeg()]})
+    image = dataset.images.get()
+    assert image.state == DatasetImage.State.REFUSED
+    assert "damaged or incomplete" in image.error
