@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import IO
 
 from django.conf import settings
@@ -180,7 +180,3 @@ def export_filename(extension: str, *, when=None) -> str:
 def zip_filename(*, when=None) -> str:
     return f"miaohua-images-{timezone.localtime(when or timezone.now()):%Y%m%d-%H%M}.zip"
 
-
-def task_ids(values: Iterable[str]) -> list[int]:
-    """The ids among the posted values (anything else is ignored), in order, once each."""
-    return list(dict.fromkeys(int(value) for value in values if value.isdigit()))

@@ -7,6 +7,7 @@ from django import forms
 
 from generation import vendor_rules as rules
 from miaohua_site.forms import StudioForm
+from miaohua_site.params import IdField
 
 CUSTOM = "custom"
 SAME_AS_INIT = ""
@@ -43,7 +44,15 @@ def lora_mismatch_message(lora: str, made_for: str, chosen: str) -> str:
 
 
 class GenerateForm(ImageSourceMixin, StudioForm):
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+    errors_above = ("mode",)  # its radios are drawn as buttons, with no place for a message
+
+    idempotency_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This form has lost its one-time key (a hidden field): reload the page and submit again.",
+            "invalid": "This form's one-time key (a hidden field) is damaged: reload the page and submit again.",
+        },
+    )
     versionid = forms.ChoiceField(label="Base model", widget=forms.RadioSelect)
     prompt = forms.CharField(
         label="Prompt",
@@ -115,14 +124,18 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         choices=[("txt2img", "Text to image"), ("img2img", "Image to image")],
         initial="txt2img",
         widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a mode: text to image or image to image.",
+            "invalid_choice": "Choose a mode: text to image or image to image (“%(value)s” is neither).",
+        },
     )
     init_image = forms.FileField(
         label="Init image",
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
     )
-    init_image_input = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    init_image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    init_image_input = IdField(required=False, what="The chosen init image")
+    init_image_from = IdField(required=False, what="The chosen init image")
     strength = forms.FloatField(
         label="Image strength",
         min_value=0,
@@ -378,8 +391,8 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
     )
-    image_input = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    image_input = IdField(required=False, what="The chosen control image")
+    image_from = IdField(required=False, what="The chosen control image")
 
     def __init__(self, *args, controlnets=(), loading=False, **kwargs):
         """``loading``: the ControlNet lists have not arrived yet; the unit keeps its type as it is meanwhile."""
@@ -448,7 +461,7 @@ class DescribeForm(ImageSourceMixin, StudioForm):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
     )
-    image_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    image_from = IdField(required=False, what="The chosen image")
 
     def clean_image(self):
         return self._check_upload("image")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
+from miaohua_site.params import parse_id
 
 TRASH_DAYS = 30
 PROMPT_SHOWN = 120  # characters of the prompt a trash row shows
@@ -196,7 +197,9 @@ class HistoryFilters:
         if f.date_from and f.date_to and f.date_from > f.date_to:
             f.errors["to"] = "The end date is before the start date."
         member = params.get("member", "")
-        f.member = int(member) if member.isdigit() else None
+        f.member = parse_id(member)
+        if member and f.member is None:
+            f.errors["member"] = "Choose a member from the list."
         return f
 
     @property

@@ -63,4 +63,19 @@ def check_upload_image(file) -> tuple[int, int]:
     low, high = UPLOAD_SIDE
     if not (low <= width <= high and low <= height <= high):
         raise ValidationError(f"This image is {width}×{height}; Miaohua accepts {low}×{low} to {high}×{high} pixels.")
+    _check_decodes(file)
     return width, height
+
+
+def _check_decodes(file) -> None:
+    """Every pixel decodes: verify() reads only a JPEG's headers, so a cut-off file passed and failed at the vendor.
+    Run once the size is known to be within the vendor's range (at most 6144² pixels are decoded)."""
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError):
+        message = "This image is damaged or incomplete (it does not decode to the end); export it again."
+        raise ValidationError(message) from None
+    finally:
+        file.seek(0)

@@ -19,6 +19,7 @@ from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.params import int_param
 from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
 
 RECENT_TASKS = 12
@@ -51,9 +52,9 @@ def _initial_from_request(request):
     """Pre-fill: "reuse these settings" (?task=), "use as init image" (?init_from=), "use as ControlNet image"
     (?cn_from=), "generate with this" (?versionid=, ?lora=, ?prompt=)."""
     initial, units = {}, []
-    task_pk = request.GET.get("task")
-    if task_pk and task_pk.isdigit():
-        task = selectors.task_for_user(request.user, int(task_pk))
+    task_pk = int_param(request.GET, "task")
+    if task_pk:
+        task = selectors.task_for_user(request.user, task_pk)
         initial, units = submission.initial_from_task(task)
         if request.GET.get("same_seed") and task.select_seed is not None:
             initial["select_seed"] = task.select_seed
@@ -67,12 +68,12 @@ def _initial_from_request(request):
         initial["lora_versionid"] = request.GET["lora"]
         if request.GET.get("base"):  # the base model the LoRA was made for, when the link knows it
             initial["lora_base"] = request.GET["base"][:200]
-    init_from = request.GET.get("init_from")
-    if init_from and init_from.isdigit():
-        initial.update(mode="img2img", init_image_from=int(init_from), output_size="")
-    cn_from = request.GET.get("cn_from")
-    if cn_from and cn_from.isdigit():
-        units.append({"image_from": int(cn_from)})
+    init_from = int_param(request.GET, "init_from")
+    if init_from:
+        initial.update(mode="img2img", init_image_from=init_from, output_size="")
+    cn_from = int_param(request.GET, "cn_from")
+    if cn_from:
+        units.append({"image_from": cn_from})
     return initial, units[: rules.MAX_CONTROLNETS]
 
 
@@ -87,7 +88,8 @@ def _image_previews(user, form, units):
         return None
 
     def value(f, name):
-        return f[name].value() if f.is_bound else f.initial.get(name)
+        # A posted form's ids as its fields cleaned them: a tampered one is a field error, never looked up.
+        return getattr(f, "cleaned_data", {}).get(name) if f.is_bound else f.initial.get(name)
 
     form.init_preview = preview(value(form, "init_image_input"), value(form, "init_image_from"))
     for unit in units:
@@ -127,8 +129,9 @@ def _page_context(request, cats, form, units) -> dict:
         "cn_processors": rules.CN_PROCESSORS,
         "cn_options": rules.CN_OPTIONS,
         "tasks": recent[:RECENT_TASKS],
-        "highlight": request.GET.get("task"),
-        "units_have_errors": any(unit.errors for unit in units),
+        "highlight": str(int_param(request.GET, "task") or ""),
+        "units_have_errors": any(unit.has_errors_beside_fields() for unit in units),
+        "errors_above": [m for f in (form, *units) if f.is_bound for m in f.errors_not_beside_fields()],
         "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
     }
 
@@ -209,7 +212,7 @@ def generate_picker(request, name):
 def controlnet_unit(request):
     """A fresh ControlNet unit for the form (htmx `beforeend`): the units already typed are left untouched.
     Its types come from the cached lists; while they load, a short note says so (and a refresh is asked)."""
-    present = {int(i) for i in request.GET.getlist("present") if i.isdigit()}
+    present = {i for i in range(rules.MAX_CONTROLNETS) if str(i) in request.GET.getlist("present")}
     free = [i for i in range(rules.MAX_CONTROLNETS) if i not in present]
     if not free:
         return TemplateResponse(request, "generation/generate.html#cn_limit", {"max_units": rules.MAX_CONTROLNETS})
@@ -308,7 +311,8 @@ def describe(request):
     a short read timeout, a plain message when Miaohua is slow; ARCHITECTURE "What runs where")."""
     from generation.forms import DescribeForm
 
-    form = DescribeForm(request.POST or None, request.FILES or None, initial={"image_from": request.GET.get("from")})
+    initial = {"image_from": int_param(request.GET, "from")}
+    form = DescribeForm(request.POST or None, request.FILES or None, initial=initial)
     caption = error = None
     if request.method == "POST" and form.is_valid():
         source = _resolve_image(request.user, form.cleaned_data.get("image"), None, form.cleaned_data.get("image_from"))
@@ -325,8 +329,8 @@ def describe(request):
             finally:
                 client.close()
     preview = None
-    from_id = form["image_from"].value()
-    if from_id and str(from_id).isdigit():
+    from_id = getattr(form, "cleaned_data", {}).get("image_from") if form.is_bound else form.initial.get("image_from")
+    if from_id:
         preview = selectors.images_visible_to(request.user).filter(pk=from_id).first()
     context = {"form": form, "caption": caption, "error": error, "preview": preview}
     if request.htmx:  # the Generate page's Describe panel

@@ -8,26 +8,23 @@ from django.core.cache import cache
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from generation import selectors, trash
 from generation.models import GenerationTask
+from miaohua_site.params import int_list, safe_next
 
 PAGE_SIZE = 30
 TRASH_PAGE_SIZE = 48  # rows of a trash page: a screenful or two, and rendered in a few ms
 
 
 def _ids(request, name="task") -> list[int]:
-    return [int(v) for v in request.POST.getlist(name) if v.isdigit()][:500]
+    return int_list(request.POST, name, limit=500)
 
 
 def _back(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
+    return safe_next(request, default)
 
 
 def _gallery(request, *, tasks, template: str, extra: dict):

@@ -4,7 +4,7 @@ Every object is fetched starting from the user (generation.collections and gener
 another member's private collection or unshared task is a 404, never a leak."""
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -13,7 +13,6 @@ from django.http import FileResponse, Http404, HttpResponseBadRequest, Streaming
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -23,6 +22,7 @@ from generation import collections, exports, selectors
 from generation.models import GeneratedImage
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.forms import StudioForm
+from miaohua_site.params import int_list, int_param, page_param, parse_id, safe_next
 
 CATALOG_PER_PAGE = 24
 CATALOG_KINDS = {
@@ -76,18 +76,9 @@ class CollectionAddForm(StudioForm):
 # --- Helpers ------------------------------------------------------------------------------------------------
 
 
-def _ids(values) -> list[int]:
-    return exports.task_ids(values)[:1000]
-
-
-def _safe(request, url: str) -> bool:
-    return bool(url) and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure())
-
-
 def _back(request, default: str) -> str:
     """The posted ``next`` when it points back into this site, else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next")
-    return target if _safe(request, target) else default
+    return safe_next(request, default)
 
 
 def _plural(count: int, word: str = "image") -> str:
@@ -185,7 +176,7 @@ def collection_delete(request, pk):
 @require_POST
 def collection_remove(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
-    images = GeneratedImage.objects.filter(pk__in=_ids(request.POST.getlist("image")))
+    images = GeneratedImage.objects.filter(pk__in=int_list(request.POST, "image"))
     removed = collections.collection_remove_images(collection=collection, images=images)
     if removed:
         messages.success(request, f"Removed {_plural(removed)} from “{collection.name}”.")
@@ -198,12 +189,8 @@ def collection_remove(request, pk):
 @require_POST
 def collection_cover(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
-    image_id = request.POST.get("image", "")
-    item = (
-        collections.visible_items(request.user, collection).filter(image_id=image_id).first()
-        if image_id.isdigit()
-        else None
-    )
+    image_id = int_param(request.POST, "image")
+    item = collections.visible_items(request.user, collection).filter(image_id=image_id).first() if image_id else None
     if item is None:
         raise Http404("That image is not in this collection.")
     collections.collection_set_cover(collection=collection, image=item.image)
@@ -213,7 +200,7 @@ def collection_cover(request, pk):
 
 def _chosen_images(request, data):
     """The visible images named by ``image`` and ``task`` ids; 404 when ids were given but none is visible."""
-    image_ids, task_ids = _ids(data.getlist("image")), _ids(data.getlist("task"))
+    image_ids, task_ids = int_list(data, "image"), int_list(data, "task")
     images = list(collections.images_to_add(request.user, image_ids=image_ids, task_ids=task_ids))
     if (image_ids or task_ids) and not images:
         raise Http404("None of these images is yours to see.")
@@ -225,12 +212,13 @@ def _chosen_images(request, data):
 
 def _picker_context(request, form, images, image_ids, task_ids):
     current = request.headers.get("HX-Current-URL", "")  # the page the picker opened on: back there after
+    current = urlsplit(current)._replace(scheme="", netloc="").geturl() if current else ""
     return {
         "form": form,
         "images": images,
         "image_ids": image_ids,
         "task_ids": task_ids,
-        "next": _back(request, current if _safe(request, current) else ""),
+        "next": _back(request, current if current.startswith("/") and not current.startswith("//") else ""),
     }
 
 
@@ -249,10 +237,10 @@ def collection_picker(request):
 @login_required
 @require_POST
 def collection_add(request):
-    chosen = request.POST.get("collection", "")
+    chosen = int_param(request.POST, "collection")
     if chosen and not request.POST.get("new_name", "").strip():
         # Another member's collection is a 404, as everywhere, not a form error.
-        collections.collection_owned_by(request.user, chosen if chosen.isdigit() else 0)
+        collections.collection_owned_by(request.user, chosen)
     images, image_ids, task_ids = _chosen_images(request, request.POST)
     form = CollectionAddForm(request.POST, user=request.user)
     if not images:
@@ -284,7 +272,7 @@ def collection_add(request):
 @require_POST
 def history_zip(request):
     """The selected tasks' images, each with a JSON sidecar of its parameters, as one ZIP download."""
-    ids = exports.task_ids(request.POST.getlist("task"))
+    ids = int_list(request.POST, "task", limit=None)
     back = _back(request, reverse("history"))
     if not ids:
         messages.info(request, "Select the tasks to download first.")
@@ -374,7 +362,7 @@ def compare(request):
     context = {"a_id": raw[0], "b_id": raw[1]}
     if not any(raw):
         return TemplateResponse(request, "generation/compare.html", context)
-    if not all(value.isdigit() for value in raw):
+    if not all(parse_id(value) for value in raw):
         context["error"] = "Give two task numbers to compare, e.g. /compare/?a=12&b=15."
         return TemplateResponse(request, "generation/compare.html", context, status=400)
     visible = selectors.tasks_visible_to(request.user).filter(pk__in=raw).select_related("owner")
@@ -392,10 +380,6 @@ def compare(request):
 # --- Catalog ------------------------------------------------------------------------------------------------
 
 
-def _page_number(raw: str) -> int:
-    return min(int(raw), 1000) if raw.isdigit() and int(raw) >= 1 else 1
-
-
 def _matches(controlnet, query: str) -> bool:
     text = " ".join([controlnet.name, controlnet.local_name, controlnet.desc]).lower()
     return query.lower() in text
@@ -411,7 +395,7 @@ def catalog(request):
     kind = request.GET.get("kind", "base")
     kind = kind if kind in CATALOG_KINDS else "base"
     query = request.GET.get("q", "").strip()[:100]
-    page = _page_number(request.GET.get("page", ""))
+    page = page_param(request.GET)
     account = request.user.upstream_account
     context = {
         "kinds": CATALOG_KINDS,

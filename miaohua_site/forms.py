@@ -15,6 +15,18 @@ def _widget_class(widget) -> str:
 
 
 class StudioFormMixin:
+    # Fields drawn without a place for their message (besides hidden ones): their errors are listed above the form.
+    errors_above: tuple[str, ...] = ()
+
+    def errors_not_beside_fields(self) -> list[str]:
+        """The messages of hidden fields and of ``errors_above``: a tampered form says what was wrong."""
+        names = [name for name, field in self.fields.items() if field.widget.is_hidden or name in self.errors_above]
+        return [message for name in names for message in self.errors.get(name, [])]
+
+    def has_errors_beside_fields(self) -> bool:
+        hidden = {name for name, field in self.fields.items() if field.widget.is_hidden or name in self.errors_above}
+        return any(name in self.fields and name not in hidden for name in self.errors)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():

@@ -1,10 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from miaohua_site.accounts import forms as account_forms
 from miaohua_site.accounts import views as account_views
+from miaohua_site.params import IdConverter
+
+register_converter(IdConverter, "id")  # <id:pk>: an int within the database's range, before the apps' urls
+
+handler400 = "miaohua_site.views.bad_request"  # the reason, in plain words (miaohua_site.params)
 
 # Sign-in, sign-out, password change and reset: Django's views on the product's pages (templates/registration/),
 # with Bootstrap-styled forms, and a reset that says so when its email could not be sent.

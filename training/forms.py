@@ -7,6 +7,7 @@ import uuid
 from django import forms
 
 from miaohua_site.forms import StudioForm
+from miaohua_site.params import parse_id
 
 # The vendor's own sample sends "choose automatically" in Chinese; say so for those who do not read it.
 BASE_MODEL_LABELS = {"自动选择": "自动选择 (automatic)"}
@@ -34,6 +35,13 @@ class DatasetForm(StudioForm):
 
 
 class DatasetChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        # Django's own check sends every value to an ``IN`` query: one beyond 64 bits overflows SQLite.
+        for pk in value if isinstance(value, list | tuple) else []:
+            if parse_id(str(pk)) is None:
+                raise forms.ValidationError("Choose datasets from the list.", code="invalid_pk_value")
+        return super()._check_values(value)
+
     def label_from_instance(self, dataset) -> str:
         count = getattr(dataset, "n_added", None)
         return f"{dataset.name} ({count} image{'s' if count != 1 else ''})" if count is not None else dataset.name

@@ -23,6 +23,7 @@ from generation import catalog as generation_catalog
 from generation import selectors as generation_selectors
 from generation.vendor_rules import UPLOAD_MAX_BYTES
 from miaohua_site.accounts.decorators import staff_required, upstream_account_required
+from miaohua_site.params import int_list, int_param
 from training import catalog, selectors, services
 from training.forms import DatasetForm, LoraLinkForm, TrainingForm
 from training.models import DatasetImage, TrainingJob
@@ -195,6 +196,9 @@ def dataset_upload(request, pk):
     return _dataset_upload(request, pk, handler)
 
 
+dataset_upload.parses_own_body = True  # miaohua_site.middleware leaves the body to it (its upload handler)
+
+
 @csrf_protect
 def _dataset_upload(request, pk, handler):
     """Files from the browser (one per request from the page's script, or many from the plain form): checked
@@ -250,7 +254,7 @@ def dataset_from_history(request, pk):
     if request.method == "GET":
         context = {"dataset": dataset, "history": mine.select_related("task")[:HISTORY_PICKER_SIZE]}
         return TemplateResponse(request, "training/dataset_detail.html#history_picker", context)
-    ids = [i for i in request.POST.getlist("generated") if i.isdigit()]
+    ids = int_list(request.POST, "generated")
     picked = list(mine.filter(pk__in=ids).select_related("task"))
     if not picked:
         messages.info(request, "Pick one or more images first.")
@@ -270,7 +274,7 @@ def dataset_from_history(request, pk):
 @require_POST
 def dataset_images_remove(request, pk):
     dataset = selectors.dataset_for_change(request.user, pk)
-    ids = [i for i in (request.POST.getlist("image") or request.POST.getlist("selected")) if i.isdigit()]
+    ids = int_list(request.POST, "image") or int_list(request.POST, "selected")
     if not ids:
         messages.info(request, "Select the images to remove first.")
         return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
@@ -287,7 +291,7 @@ def dataset_images_remove(request, pk):
 @require_POST
 def dataset_images_retry(request, pk):
     dataset = selectors.dataset_for_change(request.user, pk)
-    ids = [i for i in request.POST.getlist("image") if i.isdigit()] or None
+    ids = int_list(request.POST, "image") or None
     count = services.dataset_images_retry(dataset=dataset, image_ids=ids)
     messages.info(request, f"Sending {count} image(s) again." if count else "Nothing to send again.")
     return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
@@ -364,8 +368,9 @@ def _training_page(request, form=None, status=200, linking=None):
             initial = {}
             if entry.ready and entry.value.base_models:
                 initial["base_model"] = entry.value.base_models[0]
-            if request.GET.get("dataset", "").isdigit():
-                initial["datasets"] = [int(request.GET["dataset"])]
+            dataset = int_param(request.GET, "dataset")
+            if dataset:
+                initial["datasets"] = [dataset]
             context["form"] = form = _training_form(account, entry, initial=initial)
         context["train_form"] = entry.value
         context["picker"] = _train_picker(entry, form)
@@ -464,7 +469,7 @@ def training_notices(request):
 @staff_required
 @require_POST
 def training_notices_dismiss(request):
-    ids = [i for i in request.POST.getlist("job") if i.isdigit()] or None
+    ids = int_list(request.POST, "job") or None
     services.notices_dismiss(user=request.user, job_ids=ids)
     if request.htmx:
         context = {"notices": selectors.notices_for(request.user)[:10], "compact": request.POST.get("compact") == "1"}

@@ -3,21 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from miaohua_site.accounts import services
 from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordResetForm
 from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.params import safe_next
 from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUnavailable
-
-
-def _safe_next(request) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return None
 
 
 @sensitive_post_parameters("password")
@@ -40,8 +34,8 @@ def upstream_settings(request):
             form.add_error(None, f"Miaohua refused the check: {exc.user_message}")
         else:
             messages.success(request, f"Connected to Miaohua as {form.cleaned_data['email']}.")
-            return redirect(_safe_next(request) or "upstream_settings")
-    context = {"account": account, "form": form, "show_form": account is None or replacing, "next": _safe_next(request)}
+            return redirect(safe_next(request) or reverse("upstream_settings"))
+    context = {"account": account, "form": form, "show_form": account is None or replacing, "next": safe_next(request)}
     return TemplateResponse(request, "accounts/upstream_settings.html", context)
 
 
