@@ -20,7 +20,6 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "error_for",
-    "error_for_status",
 ]
 
 
@@ -211,8 +210,3 @@ def error_for(
     if cls is RateLimited:
         kwargs["retry_after"] = retry_after
     return cls(message, **kwargs)
-
-
-def error_for_status(status: int, endpoint: str | None = None, msg: str = "", **kwargs) -> UpstreamError:
-    """The error for an HTTP error status whose body carries no vendor code."""
-    return error_for(None, msg, status, endpoint, **kwargs)
