@@ -190,7 +190,12 @@ class HistoryFilters:
         for key, attr in (("from", "date_from"), ("to", "date_to")):
             raw = params.get(key, "").strip()
             if raw:
-                parsed = parse_date(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+                try:  # a well-formed impossible date (2026-02-31) raises; the calendar's edges overflow later
+                    parsed = parse_date(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+                except ValueError:
+                    parsed = None
+                if parsed is not None and not 1900 <= parsed.year <= 9000:
+                    parsed = None
                 if parsed is None:
                     f.errors[key] = "Use a date like 2026-11-24."
                 setattr(f, attr, parsed)

@@ -115,6 +115,14 @@ def test_each_filter(signed_in, owner, params, expected):
     assert found == {named[name].pk for name in expected}
 
 
+@pytest.mark.parametrize("value", ["2026-02-31", "2026-13-01", "0001-01-01", "9999-12-31"])
+def test_an_impossible_date_or_one_at_the_calendars_edge_gets_a_message(signed_in, owner, value):
+    make_task(owner)
+    for key in ("from", "to"):
+        response = signed_in.get(reverse("history"), {key: value})
+        assert response.status_code == 200 and "Use a date like 2026-11-24." in response.content.decode()
+
+
 def test_a_bad_date_gets_a_message_beside_it(signed_in, owner):
     make_task(owner)
     response = signed_in.get(reverse("history"), {"from": "yesterday", "q": "fox"})
