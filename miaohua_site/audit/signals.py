@@ -1,7 +1,8 @@
 """Events nobody's code calls for: Django's sign-in signals, Django admin's change log, and the purge schedule."""
 
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import LogEntry, LogEntryManager
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_migrate, post_save
 from django.dispatch import receiver
 
@@ -34,7 +35,8 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs):
 def _admin_change(sender, instance, created, **kwargs):
     if not created:
         return
-    kind = f"{instance.content_type.app_label}.{instance.content_type.model}" if instance.content_type_id else ""
+    content_type = ContentType.objects.get_for_id(instance.content_type_id) if instance.content_type_id else None
+    kind = f"{content_type.app_label}.{content_type.model}" if content_type else ""
     record(
         Action.ADMIN_CHANGE,
         actor=instance.user,
@@ -42,6 +44,21 @@ def _admin_change(sender, instance, created, **kwargs):
         change=ADMIN_FLAGS.get(instance.action_flag, ""),
         message=instance.get_change_message(),
     )
+
+
+class AuditedLogEntryManager(LogEntryManager):
+    """Django admin writes the log of an action on several objects ("Delete selected") with bulk_create, which
+    sends no post_save: those entries are recorded here, each as its own event, in the same transaction."""
+
+    def log_actions(self, user_id, queryset, action_flag, change_message="", *, single_object=False):
+        entries = super().log_actions(user_id, queryset, action_flag, change_message, single_object=single_object)
+        if isinstance(entries, list) and len(entries) > 1:
+            for entry in entries:
+                _admin_change(LogEntry, entry, created=True)
+        return entries
+
+
+LogEntry.objects.__class__ = AuditedLogEntryManager  # the one manager admin logs through; its instance stays
 
 
 @receiver(post_migrate, dispatch_uid="audit.ensure_purge_schedule")

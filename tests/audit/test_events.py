@@ -137,3 +137,21 @@ def test_the_purge_runs_daily_from_a_schedule_made_once():
     audit.ensure_purge_schedule()
     schedule = Schedule.objects.get(func=audit.PURGE_JOB)
     assert schedule.schedule_type == Schedule.DAILY and schedule.repeats == -1
+
+
+def test_it_records_each_object_of_a_bulk_delete_in_django_admin(client, admin_user, django_user_model):
+    admin_user.is_superuser = True
+    admin_user.save()
+    doomed = [django_user_model.objects.create_user(name) for name in ("leaver-1", "leaver-2")]
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [u.pk for u in doomed], "post": "yes"},
+        REMOTE_ADDR="192.0.2.11",
+    )
+    assert response.status_code == 302 and not django_user_model.objects.filter(username__startswith="leaver")
+    events = AuditEvent.objects.filter(action=Action.ADMIN_CHANGE).order_by("target_repr")
+    assert [(e.target_repr, e.details["change"], e.actor, e.ip_address) for e in events] == [
+        ("leaver-1", "deleted", admin_user, "192.0.2.11"),
+        ("leaver-2", "deleted", admin_user, "192.0.2.11"),
+    ]
