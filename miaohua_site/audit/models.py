@@ -60,3 +60,17 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEventRefused("An audit event is deleted only by the retention purge.")
+
+    @property
+    def details_shown(self) -> str:
+        """The details in a line for the page ("share_with_team: yes · task_ids: 3, 4"), cut at 160 characters."""
+
+        def shown(value) -> str:
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            if isinstance(value, list):
+                return ", ".join(str(item) for item in value)
+            return str(value)
+
+        line = " · ".join(f"{key}: {shown(value)}" for key, value in sorted(self.details.items()) if value != "")
+        return line if len(line) <= 160 else line[:159] + "…"

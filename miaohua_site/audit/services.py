@@ -43,10 +43,10 @@ def _target(target) -> Target:
     return Target(target._meta.label_lower, str(target.pk), str(target))
 
 
-def record(action: str, *, actor=None, request=None, target=None, **details) -> AuditEvent:
+def record(action: str, *, actor=None, request=None, target=None, actor_name: str = "", **details) -> AuditEvent:
     """Write one event. Call it inside the action's transaction, so an action rolled back leaves no event and an
     event that cannot be written rolls the action back. ``request`` defaults to the one being answered; the
-    actor to its signed-in user."""
+    actor to its signed-in user; ``actor_name`` names someone without an account (a failed sign-in's user name)."""
     request = request if request is not None else current_request()
     if actor is None and request is not None:
         user = getattr(request, "user", None)
@@ -55,7 +55,7 @@ def record(action: str, *, actor=None, request=None, target=None, **details) -> 
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
-        actor_name=actor.get_username() if actor is not None else details.pop("actor_name", ""),
+        actor_name=(actor.get_username() if actor is not None else actor_name)[:150],
         target_type=str(kind)[:100],
         target_id=str(pk)[:64],
         target_repr=str(shown)[:200],

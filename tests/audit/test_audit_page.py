@@ -59,6 +59,7 @@ def test_an_admin_sees_the_log_in_a_table_with_when_who_action_target_and_from(a
     assert response.status_code == 200 and shown(response) == [made.pk]
     assert "Sharing changed" in page and "203.0.113.5" in page and ">owner<" in page.replace("<td>owner", ">owner<")
     assert 'href="/team/audit/"' in page  # in the admin's user menu
+    assert "share_with_team: yes" in page  # the details in a line
 
 
 def test_a_member_gets_403_and_no_menu_entry(client, owner):
