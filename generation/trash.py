@@ -10,21 +10,33 @@ from django.utils import timezone
 
 from generation.models import GeneratedImage, GenerationTask, MemberSettings
 from generation.selectors import TRASH_DAYS
+from miaohua_site.audit import services as audit
+from miaohua_site.audit.models import AuditEvent
 
 PURGE_JOB = "generation.trash.trash_purge"
 PURGE_SCHEDULE = "generation: purge the trash (tasks deleted more than 30 days ago)"
 
 
+def _tasks_change(action, *, user, tasks, **changes) -> int:
+    """Update the chosen tasks and write their audit event in one transaction (the ids, as they were changed)."""
+    with transaction.atomic():
+        ids = list(tasks.select_for_update().values_list("pk", flat=True))
+        count = GenerationTask.objects.filter(pk__in=ids).update(**changes) if ids else 0
+        if count:
+            audit.record(action, actor=user, target=f"{count} task{'s' if count != 1 else ''}", task_ids=ids)
+    return count
+
+
 def tasks_delete(*, user, task_ids) -> int:
     """Move the user's own tasks to the trash (other ids are ignored)."""
-    return GenerationTask.objects.filter(owner=user, pk__in=task_ids, deleted_at__isnull=True).update(
-        deleted_at=timezone.now()
-    )
+    tasks = GenerationTask.objects.filter(owner=user, pk__in=task_ids, deleted_at__isnull=True)
+    return _tasks_change(AuditEvent.Action.TASKS_DELETED, user=user, tasks=tasks, deleted_at=timezone.now())
 
 
 def tasks_restore(*, user, task_ids) -> int:
     since = timezone.now() - timedelta(days=TRASH_DAYS)
-    return GenerationTask.objects.filter(owner=user, pk__in=task_ids, deleted_at__gte=since).update(deleted_at=None)
+    tasks = GenerationTask.objects.filter(owner=user, pk__in=task_ids, deleted_at__gte=since)
+    return _tasks_change(AuditEvent.Action.TASKS_RESTORED, user=user, tasks=tasks, deleted_at=None)
 
 
 def task_set_favourite(*, task: GenerationTask, favourite: bool) -> GenerationTask:
@@ -34,7 +46,9 @@ def task_set_favourite(*, task: GenerationTask, favourite: bool) -> GenerationTa
 
 
 def member_set_sharing(*, user, share: bool) -> MemberSettings:
-    settings_row, _ = MemberSettings.objects.update_or_create(user=user, defaults={"share_with_team": share})
+    with transaction.atomic():
+        settings_row, _ = MemberSettings.objects.update_or_create(user=user, defaults={"share_with_team": share})
+        audit.record(AuditEvent.Action.SHARING_CHANGED, actor=user, target=user, share_with_team=share)
     return settings_row
 
 
@@ -52,7 +66,11 @@ def trash_purge(*, now=None) -> int:
     for pk in list(doomed.iterator()):
         images = list(GeneratedImage.objects.filter(task_id=pk))
         with transaction.atomic():
-            deleted, _ = GenerationTask.objects.filter(pk=pk, deleted_at__lt=cutoff).delete()
+            doomed_task = GenerationTask.objects.filter(pk=pk, deleted_at__lt=cutoff).select_related("owner")
+            task = doomed_task.select_for_update(of=("self",)).first()
+            if task is not None:
+                audit.record(AuditEvent.Action.TASK_PURGED, target=task, owner=task.owner.get_username())
+            deleted = task.delete()[0] if task is not None else 0
         if deleted:  # files go after the rows: a crash in between leaves files, never rows without files
             for image in images:
                 _delete_files(image)

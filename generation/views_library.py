@@ -21,6 +21,8 @@ from generation import catalog as catalogs
 from generation import collections, exports, selectors
 from generation.models import GeneratedImage
 from miaohua_site.accounts.decorators import upstream_account_required
+from miaohua_site.audit import services as audit
+from miaohua_site.audit.models import AuditEvent
 from miaohua_site.forms import StudioForm
 from miaohua_site.params import int_list, int_param, page_param, parse_id, safe_next
 
@@ -284,6 +286,9 @@ def history_zip(request):
     if not tasks.exists():
         raise Http404("None of these tasks is yours to see.")
     archive = exports.zip_tasks(tasks)
+    audit.record(
+        AuditEvent.Action.ZIP_DOWNLOADED, target="Selected tasks", task_ids=sorted(tasks.values_list("pk", flat=True))
+    )
     return FileResponse(archive, as_attachment=True, filename=exports.zip_filename(), content_type="application/zip")
 
 
@@ -296,6 +301,7 @@ def history_export(request):
         return HttpResponseBadRequest("Choose format=json or format=csv.", content_type="text/plain")
     filters = selectors.HistoryFilters.from_query(request.GET)
     tasks = filters.apply(selectors.own_tasks(request.user))
+    audit.record(AuditEvent.Action.HISTORY_EXPORTED, target=f"History as {kind.upper()}", query=request.GET.urlencode())
     if kind == "json":
         response = StreamingHttpResponse(exports.json_lines(tasks), content_type="application/json; charset=utf-8")
     else:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "miaohua_site.accounts",
     "miaohua_site.simulator",
     "miaohua_site.workers",
+    "miaohua_site.audit",
     "generation",
     "training",
     "axes",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "miaohua_site.audit.middleware.AuditRequestMiddleware",  # who and from where, for audit.record()
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -197,6 +199,9 @@ AXES_CLIENT_IP_CALLABLE = "miaohua_site.accounts.security.client_ip"
 AXES_VERBOSE = False
 # Proxies in front of the web server that append X-Forwarded-For (0: the visitor's address is REMOTE_ADDR).
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+# The audit log (/team/audit/) keeps each event this many days; a daily job removes older ones.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
 # --- Email (password reset links): printed on the console in development (DEBUG=1), sent over SMTP otherwise.
 EMAIL_BACKEND = env_str(

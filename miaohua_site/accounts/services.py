@@ -1,10 +1,13 @@
 """Connecting a dashboard user to their own Miaohua account, and the one way to get a client for them."""
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from miaohua_site.accounts import crypto
 from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.audit import services as audit
+from miaohua_site.audit.models import AuditEvent
 from miaohua_site.upstream.client import MiaohuaClient
 
 
@@ -44,14 +47,22 @@ def upstream_account_store(*, user, email: str, password: str, token: str | None
     account.password = password
     account.token = token
     account.token_refreshed_at = timezone.now() if token else None
-    if account.pk:
+    replaced = account.pk is not None
+    if replaced:
         account.connected_at = timezone.now()
-    account.save()
+    with transaction.atomic():
+        account.save()
+        action = AuditEvent.Action.ACCOUNT_REPLACED if replaced else AuditEvent.Action.ACCOUNT_CONNECTED
+        audit.record(action, actor=user, target=account)
     return account
 
 
 def upstream_account_disconnect(*, user) -> None:
-    UpstreamAccount.objects.filter(user=user).delete()
+    with transaction.atomic():
+        account = UpstreamAccount.objects.filter(user=user).first()
+        if account is not None:
+            audit.record(AuditEvent.Action.ACCOUNT_REMOVED, actor=user, target=account)
+            account.delete()
 
 
 def client_for_account(account: UpstreamAccount, *, interactive: bool = False) -> MiaohuaClient:
@@ -72,4 +83,3 @@ def client_for_account(account: UpstreamAccount, *, interactive: bool = False) -
         on_token=save_token,
         interactive=interactive,
     )
-

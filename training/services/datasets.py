@@ -8,6 +8,7 @@ import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
@@ -15,6 +16,8 @@ from PIL import Image, UnidentifiedImageError
 from generation import images as image_files
 from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES, check_upload_image
 from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.audit import services as audit
+from miaohua_site.audit.models import AuditEvent
 from miaohua_site.workers.jobs import enqueue
 from miaohua_site.workers.leases import lease_is_free
 from training.models import Dataset, DatasetImage, DatasetImport
@@ -42,13 +45,16 @@ def dataset_touch(dataset_id: int) -> None:
 def dataset_create(*, user, account: UpstreamAccount, name: str, description: str = "") -> Dataset:
     """A new dataset on ``account``; it reaches Miaohua with its first batch of images (the vendor's
     ``dataset`` call takes the images)."""
-    return Dataset.objects.create(
-        name=name.strip(),
-        description=description.strip(),
-        created_by=user,
-        upstream_account=account,
-        account_email=account.email,
-    )
+    with transaction.atomic():
+        dataset = Dataset.objects.create(
+            name=name.strip(),
+            description=description.strip(),
+            created_by=user,
+            upstream_account=account,
+            account_email=account.email,
+        )
+        audit.record(AuditEvent.Action.DATASET_CREATED, actor=user, target=dataset, account=account.email)
+    return dataset
 
 
 def dataset_update(*, dataset: Dataset, name: str, description: str) -> Dataset:
@@ -79,6 +85,7 @@ def _refused(dataset: Dataset, name: str, error: str, **fields) -> DatasetImage:
     )
 
 
+@transaction.atomic
 def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[DatasetImage]:
     """Check each file against the vendor's rules (types, ≤ 5 MB, 256²–6144², decodable) and keep it here:
     a good one is stored (moved from its temporary file, or copied in chunks) and waits to be sent; a refused
@@ -100,9 +107,18 @@ def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[Datas
         image.save()
         made.append(image)
     dataset_touch(dataset.pk)
+    _record_added(dataset, made, source="upload")
     return made
 
 
+def _record_added(dataset: Dataset, made, *, source: str, actor=None) -> None:
+    stored = [image.pk for image in made if image.state != ImageState.REFUSED]
+    refused = len(made) - len(stored)
+    action = AuditEvent.Action.DATASET_IMAGES_ADDED
+    audit.record(action, actor=actor, target=dataset, source=source, image_ids=stored, refused=refused)
+
+
+@transaction.atomic
 def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[DatasetImage]:
     """Copy generated images of ``user`` into the dataset (checked like uploads; one too big or of another
     format is re-encoded as JPEG first, since it is our own picture)."""
@@ -149,6 +165,7 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
             image.save()
             made.append(image)
     dataset_touch(dataset.pk)
+    _record_added(dataset, made, source="history", actor=user)
     return made
 
 
@@ -160,6 +177,7 @@ def _delete_files(images) -> None:
                     field.storage.delete(field.name)
 
 
+@transaction.atomic
 def dataset_images_remove(*, dataset: Dataset, image_ids) -> dict:
     """Remove images. One Miaohua has (or may have) goes through dataset/delete_images in the worker and
     stays until the vendor says it is gone; one it never had is deleted here at once."""
@@ -180,8 +198,9 @@ def dataset_images_remove(*, dataset: Dataset, image_ids) -> dict:
     deleted = DatasetImage.objects.filter(
         pk__in=[i.pk for i in local], state__in=(ImageState.WAITING, ImageState.REFUSED, ImageState.FAILED)
     ).delete()[0]
-    _delete_files(local)
     counts["removed"] = deleted
+    audit.record(AuditEvent.Action.DATASET_IMAGES_REMOVED, target=dataset, image_ids=ids, **counts)
+    transaction.on_commit(lambda: _delete_files(local))  # a rolled-back removal keeps its files
     if counts["removing"]:
         enqueue(REMOVE_JOB, dataset.pk, task_name=f"dataset-remove-{dataset.pk}-{uuid.uuid4().hex[:8]}")
     dataset_touch(dataset.pk)

@@ -12,6 +12,8 @@ from django.utils import timezone
 from generation import catalog as generation_catalog
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.audit import services as audit
+from miaohua_site.audit.models import AuditEvent
 from miaohua_site.upstream.errors import UpstreamError
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import outcome_unknown, surely_not_done, unsent_message
@@ -67,6 +69,7 @@ def training_submit(
             job.save()
             job.datasets.set(datasets)
             _event(job.pk, JobState.QUEUED, "Queued.", at=job.created_at)
+            audit.record(AuditEvent.Action.TRAINING_STARTED, actor=user, target=job, datasets=job.vendor_dataset_ids)
     except IntegrityError:
         return TrainingJob.objects.get(owner=user, idempotency_key=idempotency_key)
     engine.wake_on_commit()
@@ -152,6 +155,11 @@ class JobSubmitSource(engine.Source):
 def training_lora_link(*, job: TrainingJob, user, lora) -> bool:
     """An admin's pick of the job's LoRA (a private model of its account): the job is done with it. Only once
     Miaohua has finished the training; False when the job has not (or has failed meanwhile)."""
+    with transaction.atomic():
+        return _lora_link(job=job, user=user, lora=lora)
+
+
+def _lora_link(*, job: TrainingJob, user, lora) -> bool:
     now = timezone.now()
     finished = Q(state=JobState.DONE) | Q(state=JobState.RUNNING, vendor_done_at__isnull=False)
     moved = (
@@ -164,6 +172,7 @@ def training_lora_link(*, job: TrainingJob, user, lora) -> bool:
     who = user.get_username()
     _event(job.pk, JobState.DONE, f"Linked by hand by {who}: the LoRA {lora.model_name!r} is ready.",
            vendor_state=job.vendor_state, progress=1.0, at=now)  # fmt: skip
+    audit.record(AuditEvent.Action.LORA_LINKED, actor=user, target=job, lora=lora.versionid, lora_name=lora.model_name)
     if job.upstream_account is not None:
         generation_catalog.forget_private_models(job.upstream_account)
     return True
