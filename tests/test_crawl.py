@@ -3,8 +3,8 @@
 The URL patterns are walked from the resolver, so a new view is crawled without touching this file. Each path
 converter is filled with real ids, a zero, an id beyond the database's 64-bit range and garbage; each
 parameter a view reads (learned by watching the QueryDicts during a first, plausible request) and a few known
-ones are sent bad values — words, fractions, NaN, an overflowing number, a NUL byte, one value three times —
-by GET and POST, as a visitor, a member and an admin, with and without ``HX-Request``."""
+ones are sent bad values — words, fractions, NaN, an impossible date, an overflowing number, a NUL byte, one
+value three times — by GET and POST, as a visitor, a member and an admin, with and without ``HX-Request``."""
 
 import os
 import re
@@ -27,7 +27,7 @@ from tests.generation.library_helpers import make_task, picture
 from training.models import Dataset, DatasetImage, TrainingJob
 
 HUGE = "99999999999999999999999999"
-BAD_VALUES = ["abc", "1.5", "NaN", "-1", HUGE, "a\x00b", "²", ["1", "abc", "1"], ""]
+BAD_VALUES = ["abc", "1.5", "NaN", "-1", HUGE, "a\x00b", "²", ["1", "abc", "1"], "", "2026-02-31"]
 # Sent to every URL whether the view reads them or not (issue #9 §2 names them).
 KNOWN = [
     "next",
