@@ -4,11 +4,9 @@ member's unshared object is a 404 by construction (docs/ARCHITECTURE.md, "Who ma
 Who sees what: a member sees their own tasks and the tasks of teammates who share them (MemberSettings,
 on by default); an admin (staff) sees everything. Only the owner changes a task (favourite, delete, retry)."""
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -16,10 +14,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
-from miaohua_site.params import parse_id
+from miaohua_site.paging import decode_cursor, keyset_cursor
+from miaohua_site.params import date_range, day_start, parse_id
 
 TRASH_DAYS = 30
 PROMPT_SHOWN = 120  # characters of the prompt a trash row shows
@@ -187,20 +185,7 @@ class HistoryFilters:
             state=params.get("state", "") if params.get("state") in GenerationTask.State.values else "",
             favourites=params.get("fav") == "1",
         )
-        for key, attr in (("from", "date_from"), ("to", "date_to")):
-            raw = params.get(key, "").strip()
-            if raw:
-                try:  # a well-formed impossible date (2026-02-31) raises; the calendar's edges overflow later
-                    parsed = parse_date(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
-                except ValueError:
-                    parsed = None
-                if parsed is not None and not 1900 <= parsed.year <= 9000:
-                    parsed = None
-                if parsed is None:
-                    f.errors[key] = "Use a date like 2026-11-24."
-                setattr(f, attr, parsed)
-        if f.date_from and f.date_to and f.date_from > f.date_to:
-            f.errors["to"] = "The end date is before the start date."
+        f.date_from, f.date_to = date_range(params, f.errors)
         member = params.get("member", "")
         f.member = parse_id(member)
         if member and f.member is None:
@@ -245,11 +230,10 @@ class HistoryFilters:
             tasks = tasks.filter(kind=self.kind)
         if self.state:
             tasks = tasks.filter(state=self.state)
-        tz = timezone.get_current_timezone()
         if self.date_from:
-            tasks = tasks.filter(created_at__gte=datetime.combine(self.date_from, time.min, tzinfo=tz))
+            tasks = tasks.filter(created_at__gte=day_start(self.date_from))
         if self.date_to:
-            tasks = tasks.filter(created_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=tz))
+            tasks = tasks.filter(created_at__lt=day_start(self.date_to + timedelta(days=1)))
         if self.favourites:
             tasks = tasks.filter(is_favourite=True)
         if self.member:
@@ -323,28 +307,8 @@ def search_newest(tasks: QuerySet[GenerationTask], text: str, limit: int) -> Que
     return GenerationTask.objects.filter(pk__in=RawSQL(sql, params))  # the ids already passed every filter
 
 
-def keyset_cursor(moment: datetime, pk: int) -> str:
-    """The cursor of the page after the row (moment, pk): history's created_at, the trash's deleted_at."""
-    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{pk}".encode()).decode().rstrip("=")
-
-
 def encode_cursor(task: GenerationTask) -> str:
     return keyset_cursor(task.created_at, task.pk)
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    """The (moment, id) of a cursor, or None for anything we did not write: the page then starts from the top.
-    Ours always carry a time zone; a forged one at the edge of the calendar (year 1 or 9999 with an offset)
-    would overflow when the database adapter converts it, so it is converted here."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, pk = raw.partition("|")
-        moment = parse_datetime(stamp)
-        if moment is None or timezone.is_naive(moment):
-            return None
-        return moment.astimezone(UTC), int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
-        return None
 
 
 def _with_gallery_data(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:

@@ -5,9 +5,12 @@ id beyond the database's signed 64-bit range is a plain 400, never a 500 deep in
 number in range, and raises ``BadParameter`` (a 400 with the message shown) otherwise."""
 
 import re
+from datetime import date, datetime, time
 
 from django import forms
 from django.core.exceptions import BadRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 
 DB_ID_MAX = 2**63 - 1  # BigAutoField, SQLite INTEGER and PostgreSQL bigint alike
@@ -100,3 +103,38 @@ class IdConverter:
 
     def to_url(self, value) -> str:
         return str(value)
+
+
+DATE_MESSAGE = "Use a date like 2026-11-24."
+
+
+def parse_day(raw: str) -> date | None:
+    """A date typed as YYYY-MM-DD, or None — also for a day not in the calendar (2026-02-31) and for the
+    calendar's far ends, which overflow once a day is shifted to UTC or one is added."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        return None
+    try:
+        day = parse_date(raw)
+    except ValueError:
+        return None
+    return day if day is not None and 1900 <= day.year <= 9000 else None
+
+
+def date_range(data, errors: dict) -> tuple[date | None, date | None]:
+    """A filter's ``from`` and ``to`` days; a bad one is None with its message in ``errors`` (beside its field),
+    as is an end before the start."""
+    days = []
+    for key in ("from", "to"):
+        raw = (data.get(key) or "").strip()
+        day = parse_day(raw) if raw else None
+        if raw and day is None:
+            errors[key] = DATE_MESSAGE
+        days.append(day)
+    if days[0] and days[1] and days[0] > days[1]:
+        errors["to"] = "The end date is before the start date."
+    return days[0], days[1]
+
+
+def day_start(day: date) -> datetime:
+    """Midnight of ``day`` in the site's time zone (the dates a person types are theirs)."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
