@@ -36,26 +36,25 @@ class SetPasswordForm(StudioFormMixin, auth_forms.SetPasswordForm):
     pass
 
 
-def mail_server_check() -> None:
-    """Raise MailNotSent when the mail server cannot be reached. Asked before every reset, whether or not the
-    address belongs to anyone, so the answer never tells a visitor which addresses have an account."""
-    connection = get_connection(fail_silently=False)
-    try:
-        connection.open()
-    except Exception as exc:
-        logger.warning("The mail server could not be reached for a password reset: %s", exc)
-        raise MailNotSent(str(exc)) from exc
-    finally:
-        try:
-            connection.close()
-        except Exception:
-            pass
-
-
 class PasswordResetForm(StudioFormMixin, auth_forms.PasswordResetForm):
+    _connection = None
+
     def save(self, *args, **kwargs):
-        mail_server_check()
-        return super().save(*args, **kwargs)
+        """The mail server is reached before anything else, whether or not the address belongs to anyone (so the
+        answer never tells a visitor which addresses have an account); the emails then go over that connection."""
+        self._connection = get_connection(fail_silently=False)
+        try:
+            self._connection.open()
+        except Exception as exc:
+            logger.warning("The mail server could not be reached for a password reset: %s", exc)
+            raise MailNotSent(str(exc)) from exc
+        try:
+            return super().save(*args, **kwargs)
+        finally:
+            try:
+                self._connection.close()
+            except Exception:
+                pass
 
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
@@ -63,7 +62,7 @@ class PasswordResetForm(StudioFormMixin, auth_forms.PasswordResetForm):
         """Django's, except that a failure is raised (Django logs it and lets the page report success)."""
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
-        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+        message = EmailMultiAlternatives(subject, body, from_email, [to_email], connection=self._connection)
         if html_email_template_name is not None:
             message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
         try:
