@@ -23,10 +23,6 @@ def _ids(request, name="task") -> list[int]:
     return int_list(request.POST, name, limit=500)
 
 
-def _back(request, default: str) -> str:
-    return safe_next(request, default)
-
-
 def _gallery(request, *, tasks, template: str, extra: dict):
     filters = selectors.HistoryFilters.from_query(request.GET)
     if not filters.errors:
@@ -119,14 +115,14 @@ def tasks_delete(request):
     ids = _ids(request)
     if not ids:
         messages.info(request, "Select tasks to move to the trash.")
-        return redirect(_back(request, reverse("history")))
+        return redirect(safe_next(request, reverse("history")))
     count = trash.tasks_delete(user=request.user, task_ids=ids)
     messages.success(
         request,
         f"Moved {count} task{'s' if count != 1 else ''} to the trash. You can restore them "
         f"for {selectors.TRASH_DAYS} days.",
     )
-    return redirect(_back(request, reverse("history")))
+    return redirect(safe_next(request, reverse("history")))
 
 
 @login_required
@@ -135,10 +131,10 @@ def tasks_restore(request):
     ids = _ids(request)
     if not ids:
         messages.info(request, "Select tasks to restore.")
-        return redirect(_back(request, reverse("trash")))
+        return redirect(safe_next(request, reverse("trash")))
     count = trash.tasks_restore(user=request.user, task_ids=ids)
     messages.success(request, f"Restored {count} task{'s' if count != 1 else ''}.")
-    return redirect(_back(request, reverse("trash")))
+    return redirect(safe_next(request, reverse("trash")))
 
 
 @login_required
@@ -148,7 +144,7 @@ def task_favourite(request, pk):
     trash.task_set_favourite(task=task, favourite=request.POST.get("favourite") == "1")
     if request.htmx:
         return TemplateResponse(request, "generation/history.html#favourite", {"task": task})
-    return redirect(_back(request, reverse("history")))
+    return redirect(safe_next(request, reverse("history")))
 
 
 @login_required
@@ -162,7 +158,7 @@ def sharing(request):
         if share
         else "Your generations are now private: only you (and admins) see them.",
     )
-    return redirect(_back(request, reverse("gallery")))
+    return redirect(safe_next(request, reverse("gallery")))
 
 
 @login_required

@@ -78,11 +78,6 @@ class CollectionAddForm(StudioForm):
 # --- Helpers ------------------------------------------------------------------------------------------------
 
 
-def _back(request, default: str) -> str:
-    """The posted ``next`` when it points back into this site, else ``default``."""
-    return safe_next(request, default)
-
-
 def _plural(count: int, word: str = "image") -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -220,7 +215,7 @@ def _picker_context(request, form, images, image_ids, task_ids):
         "images": images,
         "image_ids": image_ids,
         "task_ids": task_ids,
-        "next": _back(request, current if current.startswith("/") and not current.startswith("//") else ""),
+        "next": safe_next(request, current if current.startswith("/") and not current.startswith("//") else ""),
     }
 
 
@@ -260,7 +255,7 @@ def collection_add(request):
         if context["already"]:
             message += f" {_plural(context['already'])} {'was' if context['already'] == 1 else 'were'} there already."
         messages.success(request, message)
-        return redirect(_back(request, reverse("collection_detail", args=[collection.pk])))
+        return redirect(safe_next(request, reverse("collection_detail", args=[collection.pk])))
     context = _picker_context(request, form, images, image_ids, task_ids)
     if request.htmx:  # htmx swaps only 2xx answers: the form comes back with its errors
         return TemplateResponse(request, "generation/collection_picker.html#picker", context)
@@ -275,7 +270,7 @@ def collection_add(request):
 def history_zip(request):
     """The selected tasks' images, each with a JSON sidecar of its parameters, as one ZIP download."""
     ids = int_list(request.POST, "task", limit=None)
-    back = _back(request, reverse("history"))
+    back = safe_next(request, reverse("history"))
     if not ids:
         messages.info(request, "Select the tasks to download first.")
         return redirect(back)
