@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from generation import services
 from generation.forms import CUSTOM, GenerateForm
 from generation.models import InputImage
+from miaohua_site.accounts.services import account_for_user
 
 
 def _store_image(user, form, name, resolve_image):
@@ -75,8 +76,10 @@ def submit_from_form(*, user, form, units, resolve_image):
             return None
         units_with_refs.append((unit, image.reference))
     limit = form.cleaned_data.get("sensitive_limit_value")
-    if limit is not None and limit != user.upstream_account.sensitive_limit_value:
-        type(user.upstream_account).objects.filter(pk=user.upstream_account.pk).update(sensitive_limit_value=limit)
+    account = account_for_user(user)
+    # The content filter's strictness belongs to the member's own account; the team account keeps the team's.
+    if limit is not None and account is not None and not account.is_team and limit != account.sensitive_limit_value:
+        type(account).objects.filter(pk=account.pk).update(sensitive_limit_value=limit)
     params = params_from_form(form, init_ref, units_with_refs)
     model = form.selected_model
     return services.generation_submit(

@@ -141,7 +141,7 @@ def _page_context(request, cats, form, units) -> dict:
 def generate(request):
     """The Generate page. Its catalogs come from the cache (never from the vendor): a picker whose catalog has
     not arrived yet is a placeholder that polls ``generate_picker`` until the worker has fetched it."""
-    account = request.user.upstream_account
+    account = request.upstream_account
     cats = catalog.generate_catalogs(account, force=request.GET.get("refresh") == "1")
     cn_loading = "controlnets" in cats.loading
 
@@ -190,7 +190,7 @@ def generate_picker(request, name):
     if name not in (*catalog.GENERATE_PICKERS, "status"):
         raise Http404("No such picker.")
     only = None if name == "status" else [name]
-    cats = catalog.generate_catalogs(request.user.upstream_account, only=only, force=request.GET.get("retry") == "1")
+    cats = catalog.generate_catalogs(request.upstream_account, only=only, force=request.GET.get("retry") == "1")
     if name == "status":
         response = TemplateResponse(request, "generation/generate.html#catalog_status", {"cats": cats})
         if not cats.refreshing:
@@ -216,7 +216,7 @@ def controlnet_unit(request):
     free = [i for i in range(rules.MAX_CONTROLNETS) if i not in present]
     if not free:
         return TemplateResponse(request, "generation/generate.html#cn_limit", {"max_units": rules.MAX_CONTROLNETS})
-    cats = catalog.generate_catalogs(request.user.upstream_account, only=["controlnets"])
+    cats = catalog.generate_catalogs(request.upstream_account, only=["controlnets"])
     picker = cats.picker("controlnets")
     if not picker.ready:
         return TemplateResponse(request, "generation/generate.html#cn_error", {"picker": picker})
@@ -319,7 +319,7 @@ def describe(request):
         if source is None:
             form.add_error("image", "Upload an image or pick one from your history.")
         else:
-            client = client_for_account(request.user.upstream_account, interactive=True)
+            client = client_for_account(request.upstream_account, interactive=True)
             try:
                 caption = submission.image_describe(input_image=source, client=client)
             except UpstreamTimeout as exc:

@@ -397,7 +397,7 @@ def catalog(request):
     kind = kind if kind in CATALOG_KINDS else "base"
     query = request.GET.get("q", "").strip()[:100]
     page = page_param(request.GET)
-    account = request.user.upstream_account
+    account = request.upstream_account
     context = {
         "kinds": CATALOG_KINDS,
         "kind": kind,

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "miaohua_site.simulator",
     "miaohua_site.workers",
     "miaohua_site.audit",
+    "team",
     "generation",
     "training",
     "axes",

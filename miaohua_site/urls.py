@@ -32,7 +32,7 @@ urlpatterns = [
     path("accounts/", include(auth_urlpatterns)),
     path("settings/", include("miaohua_site.accounts.urls")),
     path("admin/", admin.site.urls),
-    path("team/audit/", include("miaohua_site.audit.urls")),
+    path("team/", include("team.urls")),
     path("training/", include("training.urls")),
     path("", include("generation.urls")),
 ]

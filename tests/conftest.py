@@ -110,3 +110,24 @@ def queued_jobs(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(Conf, "ORM", "default")
     return JobQueue()
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    """A read-only member: sees the team gallery, cannot generate."""
+    from team.models import Membership, Role
+
+    user = django_user_model.objects.create_user("viewer", "viewer@example.com", "viewer-pass-123")
+    Membership.objects.create(user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def team_account(db):
+    """The team's Miaohua account (the simulator's demo credentials; no vendor call made to store it)."""
+    from miaohua_site.accounts.models import UpstreamAccount
+
+    account = UpstreamAccount(is_team=True, email="team@example.com")
+    account.password = "team-pass"
+    account.save()
+    return account

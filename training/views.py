@@ -23,6 +23,7 @@ from generation import catalog as generation_catalog
 from generation import selectors as generation_selectors
 from generation.vendor_rules import UPLOAD_MAX_BYTES
 from miaohua_site.accounts.decorators import staff_required, upstream_account_required
+from miaohua_site.accounts.services import account_for_user
 from miaohua_site.params import int_list, int_param
 from training import catalog, selectors, services
 from training.forms import DatasetForm, LoraLinkForm, TrainingForm
@@ -35,7 +36,7 @@ STOP = HttpResponseStopPolling.status_code
 
 
 def _account(user):
-    return getattr(user, "upstream_account", None)
+    return account_for_user(user)
 
 
 def _notices(request):
@@ -72,7 +73,7 @@ def dataset_list(request):
 def dataset_create(request):
     form = DatasetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        dataset = services.dataset_create(user=request.user, account=request.user.upstream_account, **form.cleaned_data)
+        dataset = services.dataset_create(user=request.user, account=request.upstream_account, **form.cleaned_data)
         messages.success(request, f"Dataset “{dataset.name}” created. Add its images below.")
         return redirect("dataset_detail", pk=dataset.pk)
     status = 400 if request.method == "POST" else 200
@@ -83,7 +84,7 @@ def dataset_create(request):
 @upstream_account_required
 @require_POST
 def dataset_import(request):
-    run = services.dataset_import_start(user=request.user, account=request.user.upstream_account)
+    run = services.dataset_import_start(user=request.user, account=request.upstream_account)
     if run.is_final:
         messages.info(request, "Import from Miaohua finished.")
     else:
@@ -389,7 +390,7 @@ def training_list(request):
 def training_form_choices(request):
     """The training form's base model and subject, polled by their placeholder every second while the worker
     fetches get_train_form; the real choices (or why they failed, with a retry) with 286 end the polling."""
-    account = request.user.upstream_account
+    account = request.upstream_account
     entry = catalog.train_form(account, force=request.GET.get("retry") == "1")
     initial = {name: request.GET[name][:100] for name in ("base_model", "main_body") if request.GET.get(name)}
     if entry.ready and not initial.get("base_model") and entry.value.base_models:
@@ -406,7 +407,7 @@ def training_form_choices(request):
 @upstream_account_required
 @require_POST
 def training_create(request):
-    account = request.user.upstream_account
+    account = request.upstream_account
     existing = selectors.job_with_key(request.user, request.POST.get("idempotency_key"))
     if existing is not None:  # sent twice: the job the first one made (its name is "taken" by now)
         return redirect(f"{reverse('training_list')}#job-{existing.pk}")

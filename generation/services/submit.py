@@ -22,8 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from generation import images as image_files
 from generation.models import GeneratedImage, GenerationTask, InputImage
 from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES  # larger or other files: sent as JPEG
-from miaohua_site.accounts.models import UpstreamAccount
-from miaohua_site.accounts.services import client_for_account
+from miaohua_site.accounts.services import account_for_user, client_for_account
 from miaohua_site.upstream.errors import UpstreamError, UpstreamUnavailable
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import NO_ANSWER, outcome_unknown, surely_not_done, unsent_message
@@ -74,7 +73,7 @@ def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_n
         return existing
     task = GenerationTask(
         owner=user,
-        upstream_account=UpstreamAccount.objects.filter(user=user).first(),
+        upstream_account=account_for_user(user),
         idempotency_key=idempotency_key,
         params=params,
         **task_columns(params, model_name=model_name),
@@ -223,7 +222,7 @@ def generation_send(*, task_id: int) -> str:
     if claimed != 1:
         return "not queued"
     task = GenerationTask.objects.get(pk=task_id)
-    account = UpstreamAccount.objects.filter(user_id=task.owner_id).first()
+    account = account_for_user(task.owner)
     if account is None:
         task_fail(task.pk, NOT_CONNECTED)
         return "failed"

@@ -3,10 +3,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.accounts.services import account_for_user
+from team.roles import can_generate
 
 
 def upstream_account_required(view):
@@ -16,7 +18,10 @@ def upstream_account_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not UpstreamAccount.objects.filter(user=request.user).exists():
+        if not can_generate(request.user):
+            raise PermissionDenied("Viewers see the team's work; they cannot send work to Miaohua.")
+        request.upstream_account = account_for_user(request.user)
+        if request.upstream_account is None:
             messages.info(
                 request,
                 "Connect your Miaohua account first: this page sends work to Miaohua on your behalf, "
@@ -30,7 +35,6 @@ def upstream_account_required(view):
 
 def staff_required(view):
     """Admin-only pages (datasets, training): members get a 403 page, visitors the login page."""
-    from django.core.exceptions import PermissionDenied
 
     @login_required
     @wraps(view)

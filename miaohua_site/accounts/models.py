@@ -5,9 +5,13 @@ from miaohua_site.accounts import crypto
 
 
 class UpstreamAccount(models.Model):
-    """A dashboard user's own Miaohua account. Password and token are stored encrypted (Fernet)."""
+    """A dashboard user's own Miaohua account, or the team's (``is_team``, no user; connected by an admin and used
+    by the members an admin chose). Password and token are stored encrypted (Fernet)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upstream_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upstream_account", null=True, blank=True
+    )
+    is_team = models.BooleanField("team account", default=False)
     email = models.EmailField("Miaohua email")
     password_encrypted = models.TextField(editable=False)
     token_encrypted = models.TextField(blank=True, editable=False)
@@ -16,8 +20,17 @@ class UpstreamAccount(models.Model):
     # Content-filter strictness sent as task_result's sensitive_limit_value (0 = vendor default).
     sensitive_limit_value = models.FloatField(default=0)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["is_team"], condition=models.Q(is_team=True), name="one_team_account"),
+            models.CheckConstraint(
+                condition=models.Q(is_team=True, user__isnull=True) | models.Q(is_team=False, user__isnull=False),
+                name="team_account_has_no_user",
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.email} (for {self.user})"
+        return f"{self.email} (the team's)" if self.is_team else f"{self.email} (for {self.user})"
 
     def __repr__(self) -> str:  # never the secrets
         return f"<UpstreamAccount {self.pk} {self.email}>"

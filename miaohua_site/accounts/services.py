@@ -32,6 +32,33 @@ def _client(*, email: str, password: str, token: str | None = None, on_token=Non
     )
 
 
+def team_account() -> UpstreamAccount | None:
+    return UpstreamAccount.objects.filter(is_team=True).first()
+
+
+def may_use_team_account(user) -> bool:
+    """Admins, and the members an admin chose; never a viewer or a deactivated member."""
+    from team.roles import Role, membership_of, role_of
+
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    membership = membership_of(user)
+    return role == Role.MEMBER and membership is not None and membership.uses_team_account
+
+
+def account_for_user(user) -> UpstreamAccount | None:
+    """The Miaohua account the user's work goes through: their own, else the team's when they may use it."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    own = UpstreamAccount.objects.filter(user=user).first()
+    if own is not None:
+        return own
+    return team_account() if may_use_team_account(user) else None
+
+
 def upstream_account_connect(*, user, email: str, password: str) -> UpstreamAccount:
     """Verify the email and password with get_token at once, then store them (encrypted) with the token.
 

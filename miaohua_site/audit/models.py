@@ -29,6 +29,24 @@ class AuditEvent(models.Model):
         LORA_LINKED = "lora_linked", "LoRA linked by hand"
         ADMIN_CHANGE = "admin_change", "Change in Django admin"
         AUDIT_EXPORTED = "audit_exported", "Audit log exported"
+        # The team (issue #10): members, roles, quotas, the team account, passwords.
+        MEMBER_CREATED = "member_created", "Member created"
+        INVITATION_SENT = "invitation_sent", "Invitation sent"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        QUOTA_CHANGED = "quota_changed", "Quota changed"
+        TEAM_QUOTA_CHANGED = "team_quota_changed", "Team default quotas changed"
+        QUOTA_ALERT = "quota_alert", "Quota passed 80 %"
+        TEAM_ACCOUNT_SHARING_CHANGED = "team_account_sharing", "Team account sharing changed"
+        MEMBER_DEACTIVATED = "member_deactivated", "Member deactivated"
+        MEMBER_REACTIVATED = "member_reactivated", "Member reactivated"
+        ITEMS_HANDED_OVER = "items_handed_over", "Collections and datasets handed over"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+        PASSWORD_RESET_LINK_SENT = "password_reset_link_sent", "Password reset link sent by an admin"
+        PASSWORD_RESET_DONE = "password_reset_done", "Password set from a reset link"
+        SIGN_IN_LOCKED_OUT = "sign_in_locked_out", "Locked out after failed sign-ins"
 
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(

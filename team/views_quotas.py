@@ -1,0 +1,9 @@
+"""Placeholder: replaced by the quotas pages."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+
+
+@login_required
+def index(request):
+    return HttpResponse("quotas")
