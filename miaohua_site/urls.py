@@ -1,9 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
-from miaohua_site.accounts import forms as account_forms
 from miaohua_site.accounts import views as account_views
 from miaohua_site.params import IdConverter
 
@@ -14,17 +12,9 @@ handler400 = "miaohua_site.views.bad_request"  # the reason, in plain words (mia
 # Sign-in, sign-out, password change and reset: Django's views on the product's pages (templates/registration/),
 # with Bootstrap-styled forms, and a reset that says so when its email could not be sent.
 auth_urlpatterns = [
-    path(
-        "password_change/",
-        auth_views.PasswordChangeView.as_view(form_class=account_forms.PasswordChangeForm),
-        name="password_change",
-    ),
+    path("password_change/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("password_reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
-    path(
-        "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(form_class=account_forms.SetPasswordForm),
-        name="password_reset_confirm",
-    ),
+    path("reset/<uidb64>/<token>/", account_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("", include("django.contrib.auth.urls")),  # login, logout, the "done" pages
 ]
 

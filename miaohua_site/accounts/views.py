@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -8,8 +9,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from miaohua_site.accounts import services
-from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordResetForm
+from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from miaohua_site.accounts.models import UpstreamAccount
+from miaohua_site.audit import services as audit
+from miaohua_site.audit.models import AuditEvent
+from miaohua_site.audit.services import Target
 from miaohua_site.params import safe_next
 from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUnavailable
 
@@ -54,7 +58,17 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         try:
-            return super().form_valid(form)
+            with transaction.atomic():
+                response = super().form_valid(form)
+                email = form.cleaned_data["email"]
+                # The audit log is for admins: it may say how many accounts the address belongs to; the page never does.
+                audit.record(
+                    AuditEvent.Action.PASSWORD_RESET_REQUESTED,
+                    target=Target("", "", email),
+                    email=email,
+                    accounts=sum(1 for _ in form.get_users(email)),
+                )
+                return response
         except MailNotSent:
             form.add_error(
                 None,
@@ -62,3 +76,27 @@ class PasswordResetView(auth_views.PasswordResetView):
                 "Try again in a few minutes, or ask an admin to set a new password for you.",
             )
             return self.form_invalid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, with the product's form; the change is in the audit log (never the password)."""
+
+    form_class = PasswordChangeForm
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit.record(AuditEvent.Action.PASSWORD_CHANGED, target=form.user)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, with the product's form; a password set from a reset link is in the audit log."""
+
+    form_class = SetPasswordForm
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit.record(AuditEvent.Action.PASSWORD_RESET_DONE, actor=form.user, target=form.user)
+        return response

@@ -1,5 +1,6 @@
 """Events nobody's code calls for: Django's sign-in signals, Django admin's change log, and the purge schedule."""
 
+from axes.signals import user_locked_out
 from django.contrib.admin.models import LogEntry, LogEntryManager
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.contenttypes.models import ContentType
@@ -29,6 +30,13 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs):
     # Only the user name typed: Django masks the password in ``credentials``, and we keep nothing else of them.
     username = str(credentials.get("username", ""))[:150]
     record(Action.SIGN_IN_FAILED, request=request, actor_name=username, username=username)
+
+
+@receiver(user_locked_out, dispatch_uid="audit.sign_in_locked_out")
+def _locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    # django-axes: this user name from this address reached AXES_FAILURE_LIMIT wrong passwords.
+    username = str(username or "")[:150]
+    record(Action.SIGN_IN_LOCKED_OUT, request=request, actor_name=username, username=username)
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="audit.admin_change")
