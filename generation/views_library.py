@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseStopPolling
 from generation import catalog as catalogs
 from generation import collections, exports, selectors
 from generation.models import GeneratedImage
-from miaohua_site.accounts.decorators import upstream_account_required
+from miaohua_site.accounts.decorators import member_required, upstream_account_required
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.forms import StudioForm
@@ -94,7 +94,7 @@ def _list_context(user, form):
     }
 
 
-@login_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def collection_list(request):
     form = CollectionForm(request.POST or None)
@@ -140,7 +140,7 @@ def collection_detail(request, pk):
     return TemplateResponse(request, "generation/collection_detail.html", context)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_edit(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -159,7 +159,7 @@ def collection_edit(request, pk):
     return TemplateResponse(request, "generation/collection_detail.html", context, status=400)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_delete(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -169,7 +169,7 @@ def collection_delete(request, pk):
     return redirect("collection_list")
 
 
-@login_required
+@member_required
 @require_POST
 def collection_remove(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -182,7 +182,7 @@ def collection_remove(request, pk):
     return redirect("collection_detail", pk=collection.pk)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_cover(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -219,7 +219,7 @@ def _picker_context(request, form, images, image_ids, task_ids):
     }
 
 
-@login_required
+@member_required
 @require_GET
 @vary_on_headers("HX-Request")
 def collection_picker(request):
@@ -231,7 +231,7 @@ def collection_picker(request):
     return TemplateResponse(request, template, context)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_add(request):
     chosen = int_param(request.POST, "collection")
