@@ -136,7 +136,8 @@ def member_password_reset(request, pk):
     try:
         sent = members.password_reset_link_send(member=member, by=request.user, request=request)
     except members.MemberError as exc:
-        return _page(request, row_errors={member.pk: [str(exc)]}, status=400)
+        messages.error(request, str(exc))
+        return redirect("team_members")
     return _page(request, sent={"kind": "reset", "to": member.get_username(), **vars(sent)})
 
 

@@ -58,6 +58,13 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             self.stdout.write(self.style.SUCCESS(f"Created {username!r} ({role})."))
             return
+        try:
+            self._update(existing, email=email, role=role, password=password)
+        except members.MemberError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(self.style.SUCCESS(f"Updated {existing.get_username()!r} ({role})."))
+
+    def _update(self, existing, *, email: str, role: str, password: str) -> None:
         with transaction.atomic():
             existing.set_password(password)
             if email:
@@ -69,7 +76,6 @@ class Command(BaseCommand):
             if members.role_of(existing) != role:
                 members.role_change(member=existing, role=role)
             audit.record(AuditEvent.Action.MEMBER_CREATED, actor=None, target=existing, role=role, updated=True)
-        self.stdout.write(self.style.SUCCESS(f"Updated {existing.get_username()!r} ({role})."))
 
     def _password(self, from_stdin: bool, env_name: str | None) -> str:
         if from_stdin and env_name:
