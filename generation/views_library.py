@@ -25,6 +25,7 @@ from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.forms import StudioForm
 from miaohua_site.params import int_list, int_param, page_param, parse_id, safe_next
+from team.roles import can_generate
 
 CATALOG_PER_PAGE = 24
 CATALOG_KINDS = {
@@ -114,7 +115,7 @@ def collection_list(request):
 
 def _detail_context(request, collection, *, edit_form=None):
     items, cursor = collections.items_page(request.user, collection, cursor=request.GET.get("cursor", ""))
-    is_owner = collection.owner_id == request.user.pk
+    is_owner = collection.owner_id == request.user.pk and can_generate(request.user)  # a viewer changes nothing
     if is_owner and edit_form is None:
         edit_form = CollectionForm(
             initial={"name": collection.name, "description": collection.description, "is_shared": collection.is_shared}

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -8,6 +7,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from miaohua_site.accounts import services
+from miaohua_site.accounts.decorators import member_required
 from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordResetForm
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.params import safe_next
@@ -15,7 +15,7 @@ from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUna
 
 
 @sensitive_post_parameters("password")
-@login_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def upstream_settings(request):
     account = UpstreamAccount.objects.filter(user=request.user).first()
@@ -39,7 +39,7 @@ def upstream_settings(request):
     return TemplateResponse(request, "accounts/upstream_settings.html", context)
 
 
-@login_required
+@member_required
 @require_POST
 def upstream_disconnect(request):
     services.upstream_account_disconnect(user=request.user)

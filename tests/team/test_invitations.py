@@ -61,7 +61,7 @@ def test_an_admin_invites_by_email_and_sees_the_link_once(as_admin, admin_user, 
     assert token not in str(event.details)
     # Copy button beside a read-only input; no inline script (CSP).
     page = response.content.decode()
-    assert 'readonly' in page and "data-copy-from=\"shown-link\"" in page and "team.js" in page
+    assert "readonly" in page and 'data-copy-from="shown-link"' in page and "team.js" in page
     assert "<script>" not in page and "onclick" not in page
 
 

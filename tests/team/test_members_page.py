@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def page_actions(admin, target):
     """Every URL of the members pages with a method, for the access checks."""
-    invitation, _ = members.invitation_create(email="new@example.com", role="member", uses_team_account=False, invited_by=admin)
+    invitation, _ = members.invitation_create(
+        email="new@example.com", role="member", uses_team_account=False, invited_by=admin
+    )
     return [
         ("get", reverse("team_members"), {}),
         ("post", reverse("team_member_invite"), {"email": "other@example.com", "role": "member"}),
@@ -87,7 +89,9 @@ def test_it_lists_waiting_invitations_with_a_copy_link_and_revoke(client, admin_
     invitation, sent = members.invitation_create(
         email="waiting@example.com", role="viewer", uses_team_account=False, invited_by=admin_user
     )
-    used, _ = members.invitation_create(email="used@example.com", role="member", uses_team_account=False, invited_by=admin_user)
+    used, _ = members.invitation_create(
+        email="used@example.com", role="member", uses_team_account=False, invited_by=admin_user
+    )
     members.invitation_accept(token=sent_token(_.url), username="used", password="a-Long-pass-123")
     client.force_login(admin_user)
     page = client.get(reverse("team_members")).content.decode()
@@ -114,7 +118,9 @@ def test_an_admin_sends_a_reset_password_link_emailed_and_shown(client, admin_us
 
     client.logout()
     form = client.get(shown.replace("http://testserver", ""), follow=True)
-    done = client.post(form.redirect_chain[-1][0], {"new_password1": "fresh-Pass-789", "new_password2": "fresh-Pass-789"})
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "fresh-Pass-789", "new_password2": "fresh-Pass-789"}
+    )
     assert done.status_code == 302
     signed_in = client.post(reverse("login"), {"username": "owner", "password": "fresh-Pass-789"})
     assert signed_in.status_code == 302 and client.session["_auth_user_id"] == str(owner.pk)
