@@ -191,3 +191,8 @@ def test_a_member_sees_those_controls(client, owner, teammates_things):
     gallery = client.get(reverse("gallery")).content.decode()
     assert ">Generate</a>" in gallery and "Add to collection" in gallery
     assert "Create collection" in client.get(reverse("collection_list")).content.decode()
+
+
+def test_a_viewer_who_signs_in_lands_on_the_team_gallery(client, viewer):
+    response = client.post(reverse("login"), {"username": "viewer", "password": "viewer-pass-123"}, follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("gallery")
