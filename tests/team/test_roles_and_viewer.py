@@ -196,3 +196,12 @@ def test_a_member_sees_those_controls(client, owner, teammates_things):
 def test_a_viewer_who_signs_in_lands_on_the_team_gallery(client, viewer):
     response = client.post(reverse("login"), {"username": "viewer", "password": "viewer-pass-123"}, follow=True)
     assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("gallery")
+
+
+def test_a_new_role_shows_in_the_navigation_at_once(client, admin_user, owner):
+    client.force_login(owner)
+    assert ">Generate</a>" in client.get(reverse("history")).content.decode()
+    members.role_change(member=owner, role=Role.VIEWER)
+    assert ">Generate</a>" not in client.get(reverse("history")).content.decode()
+    members.role_change(member=owner, role=Role.MEMBER)
+    assert ">Generate</a>" in client.get(reverse("history")).content.decode()
