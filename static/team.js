@@ -8,6 +8,12 @@
     setTimeout(function () { button.textContent = label; }, 1500);
   }
 
+  function copyOldWay(button, input, text) {
+    // Plain http, or the clipboard refused: copy the selected input, else let the person copy it by hand.
+    if (input && document.execCommand("copy")) copied(button);
+    else window.prompt("Copy the link:", text);
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy], [data-copy-from]");
     if (!button) return;
@@ -15,11 +21,12 @@
     var text = input ? input.value : button.dataset.copy;
     if (input) { input.focus(); input.select(); }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { copied(button); });
-    } else if (input && document.execCommand("copy")) {
-      copied(button);  // plain http: the selected input is copied the old way
+      navigator.clipboard.writeText(text).then(
+        function () { copied(button); },
+        function () { copyOldWay(button, input, text); }
+      );
     } else {
-      window.prompt("Copy the link:", text);
+      copyOldWay(button, input, text);
     }
   });
 })();
