@@ -12,7 +12,9 @@ User = get_user_model()
 
 
 class InviteForm(StudioForm):
-    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )  # the column's length (Django's form field allows 320)
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
     uses_team_account = forms.BooleanField(
         label="May use the team account",
