@@ -21,13 +21,15 @@ from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.params import int_param
 from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
+from team.roles import can_generate
 
 RECENT_TASKS = 12
 
 
 @login_required
 def home(request):
-    return redirect("generate")
+    # A viewer sends nothing: they land on the team's gallery instead of the Generate page they may not use.
+    return redirect("generate" if can_generate(request.user) else "gallery")
 
 
 def _unit_prefixes(data) -> list[int]:

@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from generation import selectors, trash
 from generation.models import GenerationTask
+from miaohua_site.accounts.decorators import member_required
 from miaohua_site.params import int_list, safe_next
 
 PAGE_SIZE = 30
@@ -109,7 +110,7 @@ def trash_list(request):
     return TemplateResponse(request, "generation/trash.html", context)
 
 
-@login_required
+@member_required
 @require_POST
 def tasks_delete(request):
     ids = _ids(request)
@@ -125,7 +126,7 @@ def tasks_delete(request):
     return redirect(safe_next(request, reverse("history")))
 
 
-@login_required
+@member_required
 @require_POST
 def tasks_restore(request):
     ids = _ids(request)
@@ -137,7 +138,7 @@ def tasks_restore(request):
     return redirect(safe_next(request, reverse("trash")))
 
 
-@login_required
+@member_required
 @require_POST
 def task_favourite(request, pk):
     task = selectors.task_owned_by(request.user, pk)
@@ -147,7 +148,7 @@ def task_favourite(request, pk):
     return redirect(safe_next(request, reverse("history")))
 
 
-@login_required
+@member_required
 @require_POST
 def sharing(request):
     share = request.POST.get("share") == "1"

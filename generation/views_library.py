@@ -20,11 +20,12 @@ from django_htmx.http import HttpResponseStopPolling
 from generation import catalog as catalogs
 from generation import collections, exports, selectors
 from generation.models import GeneratedImage
-from miaohua_site.accounts.decorators import upstream_account_required
+from miaohua_site.accounts.decorators import member_required, upstream_account_required
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.forms import StudioForm
 from miaohua_site.params import int_list, int_param, page_param, parse_id, safe_next
+from team.roles import can_generate
 
 CATALOG_PER_PAGE = 24
 CATALOG_KINDS = {
@@ -94,7 +95,7 @@ def _list_context(user, form):
     }
 
 
-@login_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def collection_list(request):
     form = CollectionForm(request.POST or None)
@@ -114,7 +115,7 @@ def collection_list(request):
 
 def _detail_context(request, collection, *, edit_form=None):
     items, cursor = collections.items_page(request.user, collection, cursor=request.GET.get("cursor", ""))
-    is_owner = collection.owner_id == request.user.pk
+    is_owner = collection.owner_id == request.user.pk and can_generate(request.user)  # a viewer changes nothing
     if is_owner and edit_form is None:
         edit_form = CollectionForm(
             initial={"name": collection.name, "description": collection.description, "is_shared": collection.is_shared}
@@ -140,7 +141,7 @@ def collection_detail(request, pk):
     return TemplateResponse(request, "generation/collection_detail.html", context)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_edit(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -159,7 +160,7 @@ def collection_edit(request, pk):
     return TemplateResponse(request, "generation/collection_detail.html", context, status=400)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_delete(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -169,7 +170,7 @@ def collection_delete(request, pk):
     return redirect("collection_list")
 
 
-@login_required
+@member_required
 @require_POST
 def collection_remove(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -182,7 +183,7 @@ def collection_remove(request, pk):
     return redirect("collection_detail", pk=collection.pk)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_cover(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
@@ -219,7 +220,7 @@ def _picker_context(request, form, images, image_ids, task_ids):
     }
 
 
-@login_required
+@member_required
 @require_GET
 @vary_on_headers("HX-Request")
 def collection_picker(request):
@@ -231,7 +232,7 @@ def collection_picker(request):
     return TemplateResponse(request, template, context)
 
 
-@login_required
+@member_required
 @require_POST
 def collection_add(request):
     chosen = int_param(request.POST, "collection")

@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "miaohua_site.context_processors.studio",
                 "generation.context_processors.queue",
+                "team.context_processors.roles",
             ],
         },
     },
@@ -203,6 +204,8 @@ TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
 # The audit log (/team/audit/) keeps each event this many days; a daily job removes older ones.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+# Days an invitation link to join the team works (it works once).
+TEAM_INVITATION_DAYS = env_int("TEAM_INVITATION_DAYS", 7)
 
 # --- Email (password reset links): printed on the console in development (DEBUG=1), sent over SMTP otherwise.
 EMAIL_BACKEND = env_str(

@@ -129,6 +129,8 @@ class World:
         self.ensure()
 
     def ensure(self):
+        # A crawl POST may deactivate the member (the members pages): back for the next URL.
+        type(self.member).objects.filter(pk__in=[self.member.pk, self.admin.pk]).update(is_active=True)
         for user in (self.member, self.admin):
             if not UpstreamAccount.objects.filter(user=user).exists():
                 upstream_account_store(user=user, email="demo@example.com", password="demo")
@@ -203,6 +205,11 @@ class World:
             "main_body": "y",
             "format": "json",
             "kind": "base",
+            "role": "member",
+            "receiver": str(self.admin.pk),
+            "username": "crawler",
+            "password1": "a-Long-pass-123",
+            "password2": "a-Long-pass-123",
         }
 
 

@@ -44,3 +44,17 @@ def staff_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def member_required(view):
+    """Views that change something (favourites, trash, sharing, collections): a viewer may look at the team's
+    work but not change anything, so a viewer's POST is a 403 (a GET passes); visitors get the sign-in page."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not can_generate(request.user):
+            raise PermissionDenied("Viewers see the team's work; they cannot change anything.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

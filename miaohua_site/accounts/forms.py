@@ -1,13 +1,10 @@
-import logging
-
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template import loader
 
+from miaohua_site.accounts.mail import MailNotSent, mail_connection, send_templated
 from miaohua_site.forms import StudioForm, StudioFormMixin
 
-logger = logging.getLogger(__name__)
+__all__ = ["ConnectForm", "MailNotSent", "PasswordChangeForm", "PasswordResetForm", "SetPasswordForm"]
 
 
 class ConnectForm(StudioForm):
@@ -24,10 +21,6 @@ class ConnectForm(StudioForm):
     )
 
 
-class MailNotSent(Exception):
-    """The mail server did not take the password-reset email."""
-
-
 class PasswordChangeForm(StudioFormMixin, auth_forms.PasswordChangeForm):
     pass
 
@@ -42,31 +35,19 @@ class PasswordResetForm(StudioFormMixin, auth_forms.PasswordResetForm):
     def save(self, *args, **kwargs):
         """The mail server is reached before anything else, whether or not the address belongs to anyone (so the
         answer never tells a visitor which addresses have an account); the emails then go over that connection."""
-        self._connection = get_connection(fail_silently=False)
-        try:
-            self._connection.open()
-        except Exception as exc:
-            logger.warning("The mail server could not be reached for a password reset: %s", exc)
-            raise MailNotSent(str(exc)) from exc
-        try:
+        with mail_connection() as self._connection:
             return super().save(*args, **kwargs)
-        finally:
-            try:
-                self._connection.close()
-            except Exception:
-                pass
 
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):
         """Django's, except that a failure is raised (Django logs it and lets the page report success)."""
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
-        message = EmailMultiAlternatives(subject, body, from_email, [to_email], connection=self._connection)
-        if html_email_template_name is not None:
-            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
-        try:
-            message.send()
-        except Exception as exc:
-            logger.exception("The password reset email to user %s could not be sent", context["user"].pk)
-            raise MailNotSent(str(exc)) from exc
+        send_templated(
+            connection=self._connection,
+            subject_template=subject_template_name,
+            body_template=email_template_name,
+            context=context,
+            to_email=to_email,
+            from_email=from_email,
+            html_template=html_email_template_name,
+        )

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -9,6 +8,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from miaohua_site.accounts import services
+from miaohua_site.accounts.decorators import member_required
 from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.audit import services as audit
@@ -19,7 +19,7 @@ from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUna
 
 
 @sensitive_post_parameters("password")
-@login_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def upstream_settings(request):
     account = UpstreamAccount.objects.filter(user=request.user).first()
@@ -43,7 +43,7 @@ def upstream_settings(request):
     return TemplateResponse(request, "accounts/upstream_settings.html", context)
 
 
-@login_required
+@member_required
 @require_POST
 def upstream_disconnect(request):
     services.upstream_account_disconnect(user=request.user)
