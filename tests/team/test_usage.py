@@ -74,7 +74,7 @@ def table(response, table_id: str) -> list[list[str]]:
     return [cells(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(1), re.S)]
 
 
-def bars(response) -> list[str]:
+def bars_of(response) -> list[str]:
     """Each bar's tooltip in the chart, left to right."""
     svg = re.search(r'<svg class="usage-chart".*?</svg>', response.content.decode(), re.S).group(0)
     return re.findall(r'<g class="bar"><title>([^<]*)</title>', svg)
@@ -214,6 +214,21 @@ def test_the_default_range_is_the_last_30_days(client, owner):
     assert rows[-1][-3] == "3"  # 1 + 2: the task of 30 days ago is outside
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "period", "bars"),
+    [
+        ("2026-09-01", "2026-11-30", "day", 91),
+        ("2026-01-01", "2026-12-31", "week", 53),
+        ("2024-01-01", "2026-12-31", "month", 36),
+    ],
+)
+def test_without_a_period_one_that_suits_the_range_is_chosen(client, owner, start, end, period, bars):
+    client.force_login(owner)
+    response = client.get(reverse("usage"), {"from": start, "to": end})
+    assert f'<option value="{period}" selected>' in response.content.decode()
+    assert len(bars_of(response)) == bars
+
+
 # --- The chart ------------------------------------------------------------------------------------------------
 
 
@@ -221,7 +236,7 @@ def test_the_chart_has_a_bar_per_period_stacked_by_the_breakdown(client, admin_u
     client.force_login(admin_user)
     response = get(client, period="month", breakdown="member")
     page = response.content.decode()
-    assert bars(response) == [
+    assert bars_of(response) == [
         "2026-09: 9 images (owner 6, teammate 3)",
         "2026-10: 1 image (owner 1)",
         "2026-11: 2 images (teammate 2)",
@@ -237,7 +252,7 @@ def test_the_chart_has_a_bar_per_period_stacked_by_the_breakdown(client, admin_u
 def test_the_chart_has_an_empty_bar_for_each_quiet_day(client, owner):
     client.force_login(owner)
     response = client.get(reverse("usage"))
-    assert len(bars(response)) == 30 and all(title.endswith(": 0 images") for title in bars(response))
+    assert len(bars_of(response)) == 30 and all(title.endswith(": 0 images") for title in bars_of(response))
 
 
 def test_the_chart_stacks_the_top_five_and_other(client, admin_user, owner):
@@ -260,7 +275,7 @@ def test_a_member_sees_only_their_own_usage_in_the_page_the_chart_and_the_csv(cl
     page = response.content.decode()
     assert table(response, "usage-breakdown")[1:] == [["owner", "7", "5", "2", "100 %"], ["Total", "7", "5", "2", ""]]
     assert "teammate" not in page and 'id="u-member"' not in page
-    assert bars(response) == ["2026-09: 6 images (owner 6)", "2026-10: 1 image (owner 1)", "2026-11: 0 images"]
+    assert bars_of(response) == ["2026-09: 6 images (owner 6)", "2026-10: 1 image (owner 1)", "2026-11: 0 images"]
     assert [row[0] for row in table(response, "usage-failures")[1:-1]] == [
         "Miaohua could not generate the images: the prompt was refused.", TIMED_OUT,
     ]
@@ -294,7 +309,7 @@ def test_a_viewer_sees_their_own_usage_which_is_nothing(client, viewer, history)
     response = get(client, period="month", breakdown="member")
     assert response.status_code == 200
     assert table(response, "usage-periods")[-1] == ["Total", "0", "0", "0"]
-    assert bars(response) == ["2026-09: 0 images", "2026-10: 0 images", "2026-11: 0 images"]
+    assert bars_of(response) == ["2026-09: 0 images", "2026-10: 0 images", "2026-11: 0 images"]
     assert "owner" not in response.content.decode()
 
 
@@ -360,7 +375,7 @@ def test_reading_or_exporting_usage_writes_no_audit_event(client, admin_user, hi
         ({"from": "0001-01-01"}, "from", "Use a date like 2026-11-24."),
         ({"period": "hour"}, "period", "Choose day, week or month."),
         ({"breakdown": "prompt"}, "breakdown", "Choose member, model or LoRA."),
-        ({"from": "2020-01-01", "to": "2026-01-01"}, "period", "That is more than 400 days: choose week or month"),
+        ({"from": "2020-01-01", "to": "2026-01-01", "period": "day"}, "period", "That is more than 400 days"),
         ({"from": "1900-01-01", "to": "9000-12-31", "period": "month"}, "period", "That is more than 400 months"),
         ({"member": "abc"}, "member", "Choose a person from the list."),
         ({"member": "99999999999999999999"}, "member", "Choose a person from the list."),
@@ -423,3 +438,16 @@ def test_the_page_costs_a_fixed_number_of_queries_whatever_the_history(
             assert get(client, period="day", breakdown=breakdown).status_code == 200
     with django_assert_max_num_queries(3):
         assert client.get(reverse("usage_export"), {**RANGE, "breakdown": "member"}).status_code == 200
+
+
+def test_days_and_weeks_follow_summer_time_to_the_hour(client, admin_user, owner, settings):
+    settings.TIME_ZONE = "Europe/Paris"  # summer time (UTC+2) ends on 2026-10-25 at 01:00 UTC (then UTC+1)
+    task(owner, "2026-10-24", hour=22, n=1)  # midnight starting the 25th in Paris (UTC+2)
+    task(owner, "2026-10-25", hour=22, n=2)  # 23:00 on the 25th (UTC+1): with the summer offset it would be the 26th
+    task(owner, "2026-10-25", hour=23, n=4)  # 00:00 on the 26th, a Monday: a new week
+    task(owner, "2026-10-18", hour=21, n=8)  # 23:00 on Sunday the 18th: the week of Monday the 12th
+    client.force_login(admin_user)
+    days = table(get(client, **{"from": "2026-10-24", "to": "2026-10-26"}, period="day"), "usage-periods")
+    assert [(row[0], row[2]) for row in days[1:-1]] == [("2026-10-24", "0"), ("2026-10-25", "3"), ("2026-10-26", "4")]
+    weeks = table(get(client, **{"from": "2026-10-12", "to": "2026-10-26"}, period="week"), "usage-periods")
+    assert [(row[0], row[2]) for row in weeks[1:-1]] == [("2026-10-12", "8"), ("2026-10-19", "3"), ("2026-10-26", "4")]
