@@ -102,6 +102,11 @@ class UsageFilters:
         return urlencode({key: value for key, value in values.items() if value not in ("", None)})
 
 
+def people() -> list:
+    """Whom an admin may pick: everyone with an account (a team is small), by user name."""
+    return list(get_user_model().objects.order_by("username").only("id", "username"))
+
+
 def default_period(start: date, end: date) -> str:
     """Without a choice: days for up to three months, weeks for up to two years, months beyond (readable bars)."""
     days = (end - start).days + 1
@@ -163,8 +168,8 @@ def _period_of(value) -> date:
     """The start of the period a row falls in, as a date of the site's time zone."""
     if isinstance(value, str):  # SQLite's date()
         return date.fromisoformat(value)
-    if isinstance(value, datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if isinstance(value, datetime):  # Trunc*: already in the zone it was truncated in
+        return value.date()
     return value
 
 
@@ -246,7 +251,7 @@ class Usage:
     columns: list[Key]  # the top five and, when there are more, "Other"
     rows: list[Row]
     total: Counts
-    records: list[tuple[date, Key, Counts]]  # period × breakdown, as counted (the CSV)
+    records: list[tuple[date, Key, Counts]]  # period × breakdown as counted, in no order (the CSV sorts them)
 
     @property
     def empty(self) -> bool:
@@ -304,9 +309,7 @@ def usage_report(
         row.cells[min(keys[value].series, len(columns) - 1)].add(counts)
         row.total.add(counts)
         total.add(counts)
-    records = sorted(
-        ((start, keys[value], counts) for start, value, counts in counted), key=lambda r: (r[0], r[1].series, r[1].name)
-    )
+    records = [(start, keys[value], counts) for start, value, counts in counted]
     return Usage(filters, periods, ranked, columns, list(table.values()), total, records)
 
 
@@ -641,7 +644,7 @@ def csv_text(usage: Usage) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     period, breakdown = usage.filters.period, BREAKDOWNS[usage.filters.breakdown]
-    for start, key, counts in usage.records:
+    for start, key, counts in sorted(usage.records, key=lambda r: (r[0], r[1].series, r[1].name)):
         row = [period, start.isoformat(), breakdown, key.name, key.value, counts.tasks, counts.images, counts.failed]
         writer.writerow([_cell(value) for value in row])
     return "\ufeff" + buffer.getvalue()

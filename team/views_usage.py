@@ -5,7 +5,6 @@ or one person's. Reading usage is not an admin action: nothing is written to the
 exports everyone's."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
@@ -26,7 +25,7 @@ def _filters(request) -> tuple[selectors.UsageFilters, int | None, list]:
         filters.errors.pop("member", None)
         filters.member = None
         return filters, user.pk, []
-    people = list(get_user_model().objects.order_by("username").only("id", "username"))
+    people = selectors.people()
     if filters.member is not None and filters.member not in {person.pk for person in people}:
         filters.errors["member"] = "Choose a person from the list."
     return filters, filters.member, people
@@ -46,6 +45,7 @@ def _context(request, filters, owner_id, people) -> dict:
         "periods": selectors.PERIODS,
         "breakdowns": selectors.BREAKDOWNS,
         "everyone": request.user.is_staff and owner_id is None,
+        "member_name": next((person.username for person in people if person.pk == owner_id), ""),
         "period_label": selectors.PERIODS[filters.period],
         "breakdown_label": selectors.BREAKDOWNS[filters.breakdown],
         "time_zone": settings.TIME_ZONE,

@@ -299,6 +299,7 @@ def test_an_admin_may_look_at_one_member(client, admin_user, teammate, history):
     response = get(client, member=teammate.pk, period="month", breakdown="member")
     assert table(response, "usage-breakdown")[1:-1] == [["teammate", "5", "3", "1", "100 %"]]
     assert f'<option value="{teammate.pk}" selected>teammate</option>' in response.content.decode()
+    assert "Usage of teammate" in response.content.decode()
     assert "usage-training-owners" not in response.content.decode()
     exported = csv_rows(client.get(reverse("usage_export"), {**RANGE, "member": teammate.pk, "breakdown": "member"}))
     assert {row[3] for row in exported[1:]} == {"teammate"}
