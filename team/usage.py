@@ -35,6 +35,7 @@ from training.models import TrainingJob
 PERIODS = {"day": "Day", "week": "Week", "month": "Month"}
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 BREAKDOWNS = {"member": "Member", "model": "Model", "lora": "LoRA"}
+WORDS = {"member": ("member", "members"), "model": ("model", "models"), "lora": ("LoRA", "LoRAs")}  # in a sentence
 _KEY_FIELD = {"member": "owner_id", "model": "model_name", "lora": "lora_versionid"}
 DEFAULT_DAYS = 30
 MAX_PERIODS = 400  # bars in the chart and rows in the table
@@ -595,10 +596,10 @@ def bar_chart(usage: Usage) -> Chart:
         if index % every == 0
     ]
     per = PERIODS[filters.period].lower()
-    by = BREAKDOWNS[filters.breakdown]
+    by = WORDS[filters.breakdown][0]
     desc = (
         f"{usage.total.images:,} images in all from {filters.date_from.isoformat()} to {filters.date_to.isoformat()}, "
-        f"one bar per {per}, stacked by {by.lower()}: "
+        f"one bar per {per}, stacked by {by}: "
         + "; ".join(f"{column.name} {column.counts.images:,}" for column in usage.columns)
         + ". The table below has the same numbers."
         if usage.columns
@@ -619,7 +620,7 @@ def bar_chart(usage: Usage) -> Chart:
         bars=bars,
         y_ticks=y_ticks,
         x_labels=x_labels,
-        title=f"Images per {per} by {by.lower()}",
+        title=f"Images per {per} by {by}",
         desc=desc,
         empty=highest == 0,
     )

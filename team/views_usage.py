@@ -48,6 +48,8 @@ def _context(request, filters, owner_id, people) -> dict:
         "member_name": next((person.username for person in people if person.pk == owner_id), ""),
         "period_label": selectors.PERIODS[filters.period],
         "breakdown_label": selectors.BREAKDOWNS[filters.breakdown],
+        "breakdown_word": selectors.WORDS[filters.breakdown][0],
+        "breakdown_words": selectors.WORDS[filters.breakdown][1],
         "time_zone": settings.TIME_ZONE,
     }
     if filters.errors:
