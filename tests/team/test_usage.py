@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from generation import catalog
 from generation.models import GenerationTask
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.audit.models import AuditEvent
@@ -149,19 +150,24 @@ def test_a_lora_is_named_by_the_team_training_that_made_it_else_shown_by_its_id(
     ]
 
 
-@pytest.mark.usefixtures("simulator_url")
+@pytest.mark.django_db(transaction=True)  # the simulator answers from the live server's thread
 def test_a_lora_is_named_as_the_catalog_names_it(client, owner, simulator_url):
     """The LoRA catalog the Generate page fetched (kept in the cache) names the LoRAs; the page itself never asks
     Miaohua."""
     account = upstream_account_store(user=owner, email="demo@example.com", password="demo")
-    from generation import catalog
-
     assert catalog.ensure(account, [("lora",)])[("lora",)].ready  # the worker's refresh (inline in tests)
     task(owner, "2026-09-14", lora="lora_ink_sketch_v1", n=2)
     task(owner, "2026-09-15", lora="lora_made_up", n=1)
     client.force_login(owner)
     rows = table(get(client, breakdown="lora", period="month"), "usage-breakdown")
     assert [row[0] for row in rows[1:-1]] == ["Ink Sketch (lora_ink_sketch_v1)", "lora_made_up"]
+
+
+def test_trashed_tasks_still_count_they_were_sent(client, owner):
+    task(owner, "2026-09-14", n=2)
+    GenerationTask.objects.update(deleted_at=timezone.now())
+    client.force_login(owner)
+    assert table(get(client, period="month"), "usage-breakdown")[-1] == ["Total", "2", "1", "0", ""]
 
 
 def test_images_are_those_of_done_tasks_only(client, owner):
