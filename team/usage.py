@@ -86,8 +86,8 @@ class UsageFilters:
             errors["member"] = "Choose a person from the list."
         filters = cls(start, end, period, breakdown, member, errors)
         if "period" not in errors and len(period_starts(filters)) > MAX_PERIODS:
-            longer = {"day": "week or month", "week": "month", "month": "a shorter range"}[period]
-            errors["period"] = f"That is more than {MAX_PERIODS} {period}s: choose {longer}, or a shorter range."
+            instead = {"day": "week or month, or ", "week": "month, or "}.get(period, "")
+            errors["period"] = f"That is more than {MAX_PERIODS} {period}s: choose {instead}a shorter range."
         return filters
 
     def query(self, **changes) -> str:
