@@ -90,15 +90,14 @@ class UsageFilters:
             errors["period"] = f"That is more than {MAX_PERIODS} {period}s: choose {instead}a shorter range."
         return filters
 
-    def query(self, **changes) -> str:
-        """The query string of these filters (with ``changes``), for links: export, other views."""
+    def query(self) -> str:
+        """The query string of these filters, for links (the CSV of what the page shows)."""
         values = {
             "from": self.date_from.isoformat(),
             "to": self.date_to.isoformat(),
             "period": self.period,
             "breakdown": self.breakdown,
             "member": self.member or "",
-            **changes,
         }
         return urlencode({key: value for key, value in values.items() if value not in ("", None)})
 
@@ -228,10 +227,6 @@ class Key:
     name: str
     counts: Counts = field(default_factory=Counts)
     series: int = TOP  # its colour in the chart: 0–4 for the top five, TOP for "Other"
-
-    @property
-    def is_other(self) -> bool:
-        return self.series == TOP
 
 
 @dataclass
@@ -654,15 +649,3 @@ def csv_text(usage: Usage) -> str:
 def csv_filename(filters: UsageFilters) -> str:
     return f"miaohua-usage-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}-{filters.period}-{filters.breakdown}.csv"
 
-
-__all__ = [
-    "BREAKDOWNS",
-    "PERIODS",
-    "UsageFilters",
-    "bar_chart",
-    "csv_text",
-    "failures_by_reason",
-    "lora_names",
-    "training_report",
-    "usage_report",
-]
