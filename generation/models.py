@@ -102,6 +102,12 @@ class GenerationTask(models.Model):
             models.Index(fields=["owner", "state"], name="generation_task_owner_state"),
             # The team gallery: everyone's tasks, keyset-paged the same way.
             models.Index(fields=["-created_at", "-id"], name="generation_task_recent"),
+            # Usage (team/usage.py): a range of everyone's tasks grouped by period and member, model or LoRA, read
+            # from the index alone (SQLite: 100,000 tasks in ~0.2 s instead of ~2 s through the table's rows).
+            models.Index(
+                fields=["created_at", "owner", "state", "n_images", "model_name", "lora_versionid"],
+                name="generation_task_usage",
+            ),
             # The trash: a user's deleted tasks, most recently deleted first (only the deleted few are indexed).
             models.Index(
                 fields=["owner", "-deleted_at", "-id"],
