@@ -149,6 +149,7 @@ def team_account_sharing_set(*, users) -> tuple[list, list]:
         for user in added:
             Membership.objects.update_or_create(user=user, defaults={"uses_team_account": True})
         Membership.objects.filter(user__in=removed).update(uses_team_account=False)
+        unsent = _team_tasks_refused([user for user in removed if not user.has_own])
         audit.record(
             AuditEvent.Action.TEAM_ACCOUNT_SHARING_CHANGED,
             target="the team's Miaohua account",
@@ -156,5 +157,19 @@ def team_account_sharing_set(*, users) -> tuple[list, list]:
             removed=[user.get_username() for user in removed],
             added_ids=[user.pk for user in added],
             removed_ids=[user.pk for user in removed],
+            tasks_failed=unsent,
         )
     return added, removed
+
+
+def _team_tasks_refused(users) -> int:
+    """The queued tasks of members who may no longer use the team account (and have none of their own) fail
+    at once, plainly, rather than one by one as they come up."""
+    from generation.models import GenerationTask
+    from generation.services.submit import TEAM_ACCOUNT_REFUSED
+
+    if not users:
+        return 0
+    return GenerationTask.objects.filter(
+        owner__in=users, state=GenerationTask.State.QUEUED, upstream_account__is_team=True
+    ).update(state=GenerationTask.State.FAILED, error_message=TEAM_ACCOUNT_REFUSED, finished_at=timezone.now())
