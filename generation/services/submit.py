@@ -290,7 +290,8 @@ class SubmitSource(engine.Source):
     One query a look, whatever the queue's length: each (account, member)'s oldest few queued tasks, numbered by
     a window function. Of each account only ``PER_ACCOUNT`` tasks are planned at a time (running, or waiting in
     the engine's heap for the window), so the next one is chosen again from the database when one is done, and
-    a newcomer's task is among the next sent whatever is waiting."""
+    a newcomer's task is among the next sent whatever is waiting. Within a turn the member served longest ago
+    goes first (remembered here, in memory)."""
 
     name = "generation-submit"
     lane = "submit"

@@ -181,8 +181,8 @@ def account_window(account_id: int) -> RateLimiter:
 
 def account_submit_window(account_id: int) -> RateLimiter:
     """An upstream account's submissions (task_submit and its uploads), ``MIAOHUA_SUBMITS_PER_SECOND``: a window
-    of its own, so the members sharing the account share its submissions in turn while its polls keep theirs
-    (the digest documents the 6 a second for task_results; a window per endpoint is how the vendor counts)."""
+    of its own, so the members sharing the account share its submissions in turn while its polls keep their
+    own (the digest documents 6 a second for task_results only; the simulator counts that endpoint alone)."""
     return RateLimiter(
         f"account:{account_id}:submit",
         calls=int(settings.MIAOHUA_SUBMITS_PER_SECOND),
