@@ -230,7 +230,8 @@ def controlnet_unit(request):
 @require_GET
 def task_card(request, pk):
     """The polled task card: re-rendered every ~2 s while the task moves or its images are being stored; 286
-    (stop polling) once settled. Three queries: the user, the task, its images (the session is cached)."""
+    (stop polling) once settled. Three queries: the user, the task, its images (the session is cached); a fourth
+    for the owner's queued task, its place in line."""
     task = selectors.with_queue_positions(request.user, [selectors.task_card_for_user(request.user, pk)])[0]
     on_detail = request.GET.get("on") == "detail"  # the card of the task's own page links to no "Details"
     response = TemplateResponse(request, "generation/_task_card.html", {"task": task, "on_detail": on_detail})
