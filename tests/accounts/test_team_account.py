@@ -58,13 +58,17 @@ def shared_with(*users):
 @pytest.mark.parametrize(
     ("method", "url"), [("get", PAGE), ("post", PAGE), ("post", REMOVE), ("post", SHARING)]
 )
-def test_it_refuses_members_and_viewers_and_sends_visitors_to_sign_in(client, owner, viewer, method, url):
+def test_it_refuses_members_and_viewers_and_sends_visitors_to_sign_in(
+    client, owner, teammate, outsider, viewer, team_account, method, url
+):
+    shared_with(teammate)  # even a member who may use the team account cannot change it
     assert getattr(client, method)(url).status_code == 302
     assert "/accounts/login/" in getattr(client, method)(url)["Location"]
-    for user in (owner, viewer):
+    for user in (owner, teammate, outsider, viewer):
         client.force_login(user)
         assert getattr(client, method)(url).status_code == 403
     assert not team_events().exists()
+    assert UpstreamAccount.objects.filter(is_team=True).exists()
 
 
 @pytest.mark.django_db
