@@ -269,6 +269,7 @@ WORKERS_DOWNLOAD_THREADS = env_int("WORKERS_DOWNLOAD_THREADS", 8)  # per worker 
 WORKERS_STOP_SECONDS = env_float("WORKERS_STOP_SECONDS", 30.0)  # a stopping worker lets running calls finish
 WORKERS_INLINE_BUDGET_SECONDS = env_float("WORKERS_INLINE_BUDGET_SECONDS", 60.0)  # django-q2 sync mode only
 MIAOHUA_CALLS_PER_SECOND = env_int("MIAOHUA_CALLS_PER_SECOND", 6)  # polls per account (digest: task_results)
+MIAOHUA_SUBMITS_PER_SECOND = env_int("MIAOHUA_SUBMITS_PER_SECOND", 6)  # submissions per account, members in turn
 
 # Generation: submitting, polling and image downloads (generation/services/).
 GENERATION_TIMEOUT_SECONDS = env_int("GENERATION_TIMEOUT_SECONDS", 15 * 60)  # then "failed: timed out upstream"

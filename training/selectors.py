@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from miaohua_site.accounts.services import account_for_user
 from training.models import Dataset, DatasetImage, DatasetImport, TrainingEvent, TrainingJob
 
 NOTICE_DAYS = 3
@@ -34,7 +35,7 @@ def can_change_dataset(user, dataset: Dataset) -> bool:
     """Admins whose connected Miaohua account is the one the dataset lives on."""
     if not (user.is_authenticated and user.is_staff):
         return False
-    account = getattr(user, "upstream_account", None)
+    account = account_for_user(user)  # their own, or the team's
     return account is not None and account.email.lower() == dataset.account_email.lower()
 
 
@@ -96,7 +97,7 @@ def job_for_user(user, pk) -> TrainingJob:
 
 def can_link_lora(user, job: TrainingJob) -> bool:
     """Admins connected to the job's Miaohua account may link its LoRA by hand, once Miaohua has finished it."""
-    account = getattr(user, "upstream_account", None) if user.is_authenticated and user.is_staff else None
+    account = account_for_user(user) if user.is_authenticated and user.is_staff else None
     return account is not None and account.email.lower() == (job.account_email or "").lower()
 
 

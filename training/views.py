@@ -339,7 +339,7 @@ def _lora_link_form(user, job, data=None) -> LoraLinkForm | None:
         return None
     if not selectors.can_link_lora(user, job):
         return None
-    entry = generation_catalog.private_models(user.upstream_account)
+    entry = generation_catalog.private_models(account_for_user(user))
     failed = entry.error if entry.failed else ""
     return LoraLinkForm(
         data, models=entry.value or [], loading=not entry.ready and not failed, error=failed, prefix=f"lora-{job.pk}"

@@ -7,6 +7,7 @@ to the queue with a back-off and its reason on the card; one that may have reach
 again (docs/ARCHITECTURE.md, "Life of a generation task")."""
 
 import copy
+import itertools
 import logging
 import uuid
 from datetime import timedelta
@@ -15,7 +16,8 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -26,6 +28,7 @@ from miaohua_site.accounts.services import account_for_user, client_for_account
 from miaohua_site.upstream.errors import UpstreamError, UpstreamUnavailable
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import NO_ANSWER, outcome_unknown, surely_not_done, unsent_message
+from miaohua_site.workers.ratelimit import account_submit_window
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ State = GenerationTask.State
 
 # What a failed task says, in plain words.
 NOT_CONNECTED = "Connect your Miaohua account (Settings) to generate images."
+TEAM_ACCOUNT_REFUSED = "You may no longer use the team's Miaohua account; connect your own (Settings)."
 INPUT_MISSING = "An input image is no longer available; pick it again."
 RETRYING = "{reason} Trying again shortly (attempt {attempt} of {attempts})."
 
@@ -221,10 +225,11 @@ def generation_send(*, task_id: int) -> str:
     )
     if claimed != 1:
         return "not queued"
-    task = GenerationTask.objects.get(pk=task_id)
+    task = GenerationTask.objects.select_related("owner", "upstream_account").get(pk=task_id)
     account = account_for_user(task.owner)
     if account is None:
-        task_fail(task.pk, NOT_CONNECTED)
+        was_team = task.upstream_account is not None and task.upstream_account.is_team
+        task_fail(task.pk, TEAM_ACCOUNT_REFUSED if was_team else NOT_CONNECTED)
         return "failed"
     if task.upstream_account_id != account.pk:
         GenerationTask.objects.filter(pk=task.pk).update(upstream_account=account)
@@ -271,39 +276,98 @@ def generation_send(*, task_id: int) -> str:
     return "pending"
 
 
+def _send(slot, *, task_id: int) -> str:
+    """``generation_send`` with a slot of its account's submission window (taken by the engine)."""
+    return generation_send(task_id=task_id)
+
+
 @engine.register
 class SubmitSource(engine.Source):
-    """Queued tasks, oldest first but one per member in turn (a member's 300 tasks do not hold back another
-    member's one), each sent by ``generation_send`` in the submit lane."""
+    """Queued tasks, each sent by ``generation_send`` in the submit lane, in turn between the members of each
+    Miaohua account: every member's oldest, then every member's second oldest, … (a member's 300 tasks do not
+    hold back another member's one), through the account's submission window (``account_submit_window``).
+
+    One query a look, whatever the queue's length: each (account, member)'s oldest few queued tasks, numbered by
+    a window function. Of each account only ``PER_ACCOUNT`` tasks are planned at a time (running, or waiting in
+    the engine's heap for the window), so the next one is chosen again from the database when one is done, and
+    a newcomer's task is among the next sent whatever is waiting. Within a turn the member served longest ago
+    goes first (remembered here, in memory)."""
 
     name = "generation-submit"
     lane = "submit"
     every = 0.2
     idle_every = 0.5
-    LOOK_AHEAD = 200
+    PER_ACCOUNT = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.planned: dict[int | None, set[int]] = {}  # account id → its tasks planned or running
+        self.served: dict[tuple, int] = {}  # (account id, owner id) → when their last task was planned (a count)
+        self._serving = itertools.count(1)
+        self.windows: dict[int, object] = {}
+
+    def _window(self, account_id: int):
+        if account_id not in self.windows:
+            self.windows[account_id] = account_submit_window(account_id)
+        return self.windows[account_id]
 
     def collect(self, now: float):
-        moment = timezone.now()
-        queued = list(
-            GenerationTask.objects.filter(state=State.QUEUED)
-            .order_by("created_at", "id")
-            .values_list("pk", "owner_id", "retry_at")[: self.LOOK_AHEAD]
+        rows = queue_turns(depth=2 * self.PER_ACCOUNT)  # the planned ones may still be queued: look past them
+        if not rows:
+            self.busy = any(self.planned.values()) or GenerationTask.objects.filter(state=State.QUEUED).exists()
+            return []
+        self.busy = True
+        by_account: dict[int | None, list[tuple]] = {}
+        for pk, owner_id, account_id, turn in rows:  # in (turn, created_at, id) order already
+            by_account.setdefault(account_id, []).append((pk, owner_id, turn))
+        work = []
+        for account_id, queued in by_account.items():
+            planned = self.planned.setdefault(account_id, set())
+            # Within a turn, the member served longest ago goes first (a member whose oldest was just sent has a
+            # new "oldest" of the same turn: without this they would go first again, being older).
+            queued.sort(key=lambda row: (row[2], self.served.get((account_id, row[1]), 0)))  # stable: then by age
+            for pk, owner_id, _turn in queued:
+                if len(planned) >= self.PER_ACCOUNT:
+                    break
+                if pk in planned:
+                    continue
+                planned.add(pk)
+                self.served[(account_id, owner_id)] = next(self._serving)
+                work.append(
+                    engine.Work(
+                        key=("generation-submit", pk),
+                        # A task without an account fails at once: no window to wait for.
+                        run=partial(_send if account_id is not None else generation_send, task_id=pk),
+                        limiter=self._window(account_id) if account_id is not None else None,
+                        done=partial(self._sent, account_id, pk),
+                    )
+                )
+        return work
+
+    def _sent(self, account_id, pk, result) -> None:
+        self.planned.get(account_id, set()).discard(pk)
+
+
+def queue_turns(*, depth: int, account_id: int | None = None, due_only: bool = True):
+    """The queued tasks in the order they go out, per account: (pk, owner id, account id, turn), where ``turn``
+    is the task's place in its member's own queue (1 = their oldest), each account's rows ordered by (turn,
+    created_at, id) — every member's oldest, then every member's second oldest, …; at most ``depth`` turns per
+    member. One query (a window function)."""
+    queued = GenerationTask.objects.filter(state=State.QUEUED)
+    if due_only:
+        queued = queued.filter(Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()))
+    if account_id is not None:
+        queued = queued.filter(upstream_account_id=account_id)
+    return list(
+        queued.annotate(
+            turn=Window(
+                RowNumber(), partition_by=[F("upstream_account_id"), F("owner_id")], order_by=[F("created_at"), F("id")]
+            )
         )
-        self.busy = bool(queued)
-        turns: dict[int, list[int]] = {}
-        for pk, owner_id, retry_at in queued:
-            if retry_at is None or retry_at <= moment:
-                turns.setdefault(owner_id, []).append(pk)
-        # Round robin: every member's oldest, then every member's second oldest, …
-        order = [pk for round_ in _rounds(turns.values()) for pk in round_]
-        return [engine.Work(key=("generation-submit", pk), run=partial(generation_send, task_id=pk)) for pk in order]
-
-
-def _rounds(queues):
-    queues = [list(q) for q in queues]
-    depth = max((len(q) for q in queues), default=0)
-    for i in range(depth):
-        yield [q[i] for q in queues if i < len(q)]
+        .filter(turn__lte=depth)
+        .order_by(F("upstream_account_id").asc(nulls_first=True), "turn", "created_at", "id")
+        .values_list("pk", "owner_id", "upstream_account_id", "turn")
+    )
 
 
 __all__ = [

@@ -38,3 +38,15 @@ def param_value(value):
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         return format_html_join(mark_safe("<br>"), "<code>{}</code>", ((_plain(item),) for item in value))
     return format_html("<code>{}</code>", _plain(value))
+
+
+@register.filter
+def in_line(position) -> str:
+    """A queue position as a person says it: 1 → "next", 3 → "3rd in line"."""
+    if not position:
+        return ""
+    position = int(position)
+    if position == 1:
+        return "next"
+    suffix = "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
+    return f"{position}{suffix} in line"

@@ -24,8 +24,8 @@ def upstream_account_required(view):
         if request.upstream_account is None:
             messages.info(
                 request,
-                "Connect your Miaohua account first: this page sends work to Miaohua on your behalf, "
-                "with your own account.",
+                "Connect your Miaohua account first, or ask an admin to let you use the team's: this page "
+                "sends work to Miaohua on your behalf.",
             )
             return redirect(f"{reverse('upstream_settings')}?{urlencode({'next': request.get_full_path()})}")
         return view(request, *args, **kwargs)

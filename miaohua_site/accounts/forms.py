@@ -3,8 +3,16 @@ from django.contrib.auth import forms as auth_forms
 
 from miaohua_site.accounts.mail import MailNotSent, mail_connection, send_templated
 from miaohua_site.forms import StudioForm, StudioFormMixin
+from miaohua_site.params import parse_id
 
-__all__ = ["ConnectForm", "MailNotSent", "PasswordChangeForm", "PasswordResetForm", "SetPasswordForm"]
+__all__ = [
+    "ConnectForm",
+    "MailNotSent",
+    "PasswordChangeForm",
+    "PasswordResetForm",
+    "SetPasswordForm",
+    "TeamSharingForm",
+]
 
 
 class ConnectForm(StudioForm):
@@ -19,6 +27,39 @@ class ConnectForm(StudioForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}, render_value=False),
     )
+
+
+class MemberChoices(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        for raw in value:  # a word or an id beyond 64 bits is an error beside the field, never a database error
+            if parse_id(str(raw)) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": _shown(raw)}
+                )
+        return super()._check_values(value)
+
+
+def _shown(raw) -> str:
+    text = str(raw)
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+class TeamSharingForm(StudioForm):
+    """Which members may use the team's Miaohua account (the candidates: active members, no viewers)."""
+
+    members = MemberChoices(
+        label="Members who may use the team account",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "%(value)s is not an active member of the team; reload the page."},
+        help_text="Admins always may. A member with a Miaohua account of their own keeps using their own.",
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = candidates
+        self.fields["members"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
 
 
 class PasswordChangeForm(StudioFormMixin, auth_forms.PasswordChangeForm):

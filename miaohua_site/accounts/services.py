@@ -59,17 +59,30 @@ def account_for_user(user) -> UpstreamAccount | None:
     return team_account() if may_use_team_account(user) else None
 
 
-def upstream_account_connect(*, user, email: str, password: str) -> UpstreamAccount:
-    """Verify the email and password with get_token at once, then store them (encrypted) with the token.
+def upstream_account_connect(*, user=None, team: bool = False, email: str, password: str) -> UpstreamAccount:
+    """Verify the email and password with get_token at once, then store them (encrypted) with the token: the
+    user's own account, or with ``team`` the team's (an admin's action; the actor comes from the request).
 
     Raises the client's LoginFailed / UpstreamUnavailable / UpstreamError; nothing is stored then."""
     token = _client(email=email, password=password, interactive=True).get_token()
-    return upstream_account_store(user=user, email=email, password=password, token=token)
+    return upstream_account_store(user=user, team=team, email=email, password=password, token=token)
 
 
-def upstream_account_store(*, user, email: str, password: str, token: str | None = None) -> UpstreamAccount:
+def _stored_account(*, user, team: bool) -> UpstreamAccount | None:
+    if team:
+        return UpstreamAccount.objects.filter(is_team=True).first()
+    return UpstreamAccount.objects.filter(user=user).first()
+
+
+def upstream_account_store(
+    *, user=None, team: bool = False, email: str, password: str, token: str | None = None
+) -> UpstreamAccount:
     """Store credentials without asking the vendor (the demo set-up, before the server runs)."""
-    account = UpstreamAccount.objects.filter(user=user).first() or UpstreamAccount(user=user)
+    if not team and user is None:
+        raise ValueError("an account is a user's own or the team's")
+    account = _stored_account(user=user, team=team) or (
+        UpstreamAccount(is_team=True) if team else UpstreamAccount(user=user)
+    )
     account.email = email
     account.password = password
     account.token = token
@@ -80,15 +93,22 @@ def upstream_account_store(*, user, email: str, password: str, token: str | None
     with transaction.atomic():
         account.save()
         action = AuditEvent.Action.ACCOUNT_REPLACED if replaced else AuditEvent.Action.ACCOUNT_CONNECTED
-        audit.record(action, actor=user, target=account)
+        if team:
+            audit.record(action, target=account, team=True)
+        else:
+            audit.record(action, actor=user, target=account)
     return account
 
 
-def upstream_account_disconnect(*, user) -> None:
+def upstream_account_disconnect(*, user=None, team: bool = False) -> None:
+    """Delete the user's own account (or with ``team`` the team's); its tasks keep their history."""
     with transaction.atomic():
-        account = UpstreamAccount.objects.filter(user=user).first()
+        account = _stored_account(user=user, team=team)
         if account is not None:
-            audit.record(AuditEvent.Action.ACCOUNT_REMOVED, actor=user, target=account)
+            if team:
+                audit.record(AuditEvent.Action.ACCOUNT_REMOVED, target=account, team=True)
+            else:
+                audit.record(AuditEvent.Action.ACCOUNT_REMOVED, actor=user, target=account)
             account.delete()
 
 
@@ -110,3 +130,46 @@ def client_for_account(account: UpstreamAccount, *, interactive: bool = False) -
         on_token=save_token,
         interactive=interactive,
     )
+
+
+def team_account_sharing_set(*, users) -> tuple[list, list]:
+    """Exactly these members may use the team account (``Membership.uses_team_account``; a missing Membership
+    row is created, as a member). ``users`` are chosen from ``selectors.team_account_candidates()``; the other
+    candidates lose the right. Returns (added, removed) and records them. Admins always may use it."""
+    from miaohua_site.accounts.selectors import team_account_candidates
+    from team.models import Membership
+
+    chosen = {user.pk for user in users}
+    candidates = list(team_account_candidates())
+    added = [user for user in candidates if user.pk in chosen and not user.uses_team]
+    removed = [user for user in candidates if user.pk not in chosen and user.uses_team]
+    if not added and not removed:
+        return [], []
+    with transaction.atomic():
+        for user in added:
+            Membership.objects.update_or_create(user=user, defaults={"uses_team_account": True})
+        Membership.objects.filter(user__in=removed).update(uses_team_account=False)
+        unsent = _team_tasks_refused([user for user in removed if not user.has_own])
+        audit.record(
+            AuditEvent.Action.TEAM_ACCOUNT_SHARING_CHANGED,
+            target="the team's Miaohua account",
+            added=[user.get_username() for user in added],
+            removed=[user.get_username() for user in removed],
+            added_ids=[user.pk for user in added],
+            removed_ids=[user.pk for user in removed],
+            tasks_failed=unsent,
+        )
+    return added, removed
+
+
+def _team_tasks_refused(users) -> int:
+    """The queued tasks of members who may no longer use the team account (and have none of their own) fail
+    at once, plainly, rather than one by one as they come up."""
+    from generation.models import GenerationTask
+    from generation.services.submit import TEAM_ACCOUNT_REFUSED
+
+    if not users:
+        return 0
+    return GenerationTask.objects.filter(
+        owner__in=users, state=GenerationTask.State.QUEUED, upstream_account__is_team=True
+    ).update(state=GenerationTask.State.FAILED, error_message=TEAM_ACCOUNT_REFUSED, finished_at=timezone.now())

@@ -7,15 +7,40 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from miaohua_site.accounts import services
-from miaohua_site.accounts.decorators import member_required
-from miaohua_site.accounts.forms import ConnectForm, MailNotSent, PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from miaohua_site.accounts import selectors, services
+from miaohua_site.accounts.decorators import member_required, staff_required
+from miaohua_site.accounts.forms import (
+    ConnectForm,
+    MailNotSent,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    TeamSharingForm,
+)
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.audit.services import Target
 from miaohua_site.params import safe_next
 from miaohua_site.upstream.errors import LoginFailed, UpstreamError, UpstreamUnavailable
+
+
+def _connected(form: ConnectForm, *, user=None, team: bool = False) -> bool:
+    """Verify the form's credentials with Miaohua and store them (the user's own account, or the team's); a
+    refusal is written beside its field. The one connect path of both pages."""
+    try:
+        services.upstream_account_connect(
+            user=user, team=team, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
+    except LoginFailed as exc:
+        form.add_error("password", f"Miaohua did not accept this email and password: {exc.user_message}")
+    except UpstreamUnavailable as exc:
+        form.add_error(None, f"Miaohua could not be reached to check these credentials. {exc.user_message}")
+    except UpstreamError as exc:
+        form.add_error(None, f"Miaohua refused the check: {exc.user_message}")
+    else:
+        return True
+    return False
 
 
 @sensitive_post_parameters("password")
@@ -25,21 +50,17 @@ def upstream_settings(request):
     account = UpstreamAccount.objects.filter(user=request.user).first()
     replacing = request.GET.get("replace") == "1" or request.method == "POST"
     form = ConnectForm(request.POST or None, initial={"email": account.email if account else ""})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.upstream_account_connect(
-                user=request.user, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
-            )
-        except LoginFailed as exc:
-            form.add_error("password", f"Miaohua did not accept this email and password: {exc.user_message}")
-        except UpstreamUnavailable as exc:
-            form.add_error(None, f"Miaohua could not be reached to check these credentials. {exc.user_message}")
-        except UpstreamError as exc:
-            form.add_error(None, f"Miaohua refused the check: {exc.user_message}")
-        else:
-            messages.success(request, f"Connected to Miaohua as {form.cleaned_data['email']}.")
-            return redirect(safe_next(request) or reverse("upstream_settings"))
-    context = {"account": account, "form": form, "show_form": account is None or replacing, "next": safe_next(request)}
+    if request.method == "POST" and form.is_valid() and _connected(form, user=request.user):
+        messages.success(request, f"Connected to Miaohua as {form.cleaned_data['email']}.")
+        return redirect(safe_next(request) or reverse("upstream_settings"))
+    context = {
+        "account": account,
+        "form": form,
+        "show_form": account is None or replacing,
+        "next": safe_next(request),
+        "through_team": account is None and services.account_for_user(request.user) is not None,
+        "team_connected": services.team_account() is not None,
+    }
     return TemplateResponse(request, "accounts/upstream_settings.html", context)
 
 
@@ -49,6 +70,77 @@ def upstream_disconnect(request):
     services.upstream_account_disconnect(user=request.user)
     messages.success(request, "Disconnected. Your Miaohua password and token were deleted from the dashboard.")
     return redirect("upstream_settings")
+
+
+def _team_account_page(request, *, form=None, sharing=None, status=200):
+    account = services.team_account()
+    replacing = form is not None or request.GET.get("replace") == "1"
+    candidates = selectors.team_account_candidates()
+    if sharing is None:
+        sharing = TeamSharingForm(candidates=candidates, initial={"members": [u for u in candidates if u.uses_team]})
+    context = {
+        "account": account,
+        "form": form or ConnectForm(initial={"email": account.email if account else ""}),
+        "show_form": account is None or replacing,
+        "sharing": sharing,
+        "candidates": candidates,
+    }
+    return TemplateResponse(request, "accounts/team_account.html", context, status=status)
+
+
+@sensitive_post_parameters("password")
+@staff_required
+@require_http_methods(["GET", "POST"])
+def team_account_settings(request):
+    """The team's Miaohua account (admins): connect or replace it, verified with Miaohua at once."""
+    if request.method == "GET":
+        return _team_account_page(request)
+    form = ConnectForm(request.POST)
+    if form.is_valid() and _connected(form, team=True):
+        messages.success(request, f"The team's Miaohua account is connected as {form.cleaned_data['email']}.")
+        return redirect("team_account_settings")
+    return _team_account_page(request, form=form, status=400 if form.errors else 200)
+
+
+@staff_required
+@require_POST
+def team_account_remove(request):
+    services.upstream_account_disconnect(team=True)
+    messages.success(
+        request,
+        "The team's Miaohua account was removed: its password and token were deleted from the dashboard. "
+        "Tasks sent with it keep their history.",
+    )
+    return redirect("team_account_settings")
+
+
+@staff_required
+@require_POST
+def team_account_sharing(request):
+    """Which members may use the team account."""
+    candidates = selectors.team_account_candidates()
+    sharing = TeamSharingForm(request.POST, candidates=candidates)
+    if not sharing.is_valid():
+        return _team_account_page(request, sharing=sharing, status=400)
+    added, removed = services.team_account_sharing_set(users=sharing.cleaned_data["members"])
+    if added or removed:
+        messages.success(request, _sharing_message(added, removed))
+    else:
+        messages.info(request, "Nothing changed.")
+    return redirect("team_account_settings")
+
+
+def _names(users) -> str:
+    return ", ".join(user.get_full_name() or user.get_username() for user in users)
+
+
+def _sharing_message(added, removed) -> str:
+    parts = []
+    if added:
+        parts.append(f"{_names(added)} may now use the team account.")
+    if removed:
+        parts.append(f"{_names(removed)} may no longer use it; their tasks not yet sent will fail.")
+    return " ".join(parts)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

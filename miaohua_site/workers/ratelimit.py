@@ -177,3 +177,14 @@ def account_window(account_id: int) -> RateLimiter:
         calls=int(settings.MIAOHUA_CALLS_PER_SECOND),
         per=1.0 + WINDOW_SLACK,
     )
+
+
+def account_submit_window(account_id: int) -> RateLimiter:
+    """An upstream account's submissions (task_submit and its uploads), ``MIAOHUA_SUBMITS_PER_SECOND``: a window
+    of its own, so the members sharing the account share its submissions in turn while its polls keep their
+    own (the digest documents 6 a second for task_results only; the simulator counts that endpoint alone)."""
+    return RateLimiter(
+        f"account:{account_id}:submit",
+        calls=int(settings.MIAOHUA_SUBMITS_PER_SECOND),
+        per=1.0 + WINDOW_SLACK,
+    )

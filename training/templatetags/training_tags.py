@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
+from miaohua_site.accounts.services import account_for_user
 from miaohua_site.text import human_duration
 
 register = template.Library()
@@ -25,7 +26,7 @@ def generate_url(job) -> str:
 @register.filter
 def usable_by(job, user) -> bool:
     """The LoRA is in this user's picker: the job was trained on the Miaohua account the user is connected to."""
-    account = getattr(user, "upstream_account", None)
+    account = account_for_user(user)  # their own, or the team's
     return bool(job.lora_versionid and account and account.email.lower() == (job.account_email or "").lower())
 
 
