@@ -5,6 +5,7 @@ only our database and cache. The one call a page makes itself is img2txt ("Descr
 import json
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -21,6 +22,8 @@ from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.params import int_param
 from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
+from team.services import quotas
+from team.services.quotas import QuotaExceeded
 
 RECENT_TASKS = 12
 
@@ -133,6 +136,7 @@ def _page_context(request, cats, form, units) -> dict:
         "units_have_errors": any(unit.has_errors_beside_fields() for unit in units),
         "errors_above": [m for f in (form, *units) if f.is_bound for m in f.errors_not_beside_fields()],
         "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
+        "quota": quotas.quota_status(request.user),
     }
 
 
@@ -250,7 +254,11 @@ def task_detail(request, pk):
 @require_POST
 def task_retry(request, pk):
     task = selectors.task_owned_by(request.user, pk)
-    new = services.generation_retry(task=task, user=request.user)
+    try:
+        new = services.generation_retry(task=task, user=request.user)
+    except QuotaExceeded as refused:
+        messages.error(request, refused.message)
+        return redirect(f"{reverse('generate')}?task={task.pk}#task-{task.pk}")
     return redirect(f"{reverse('generate')}?task={new.pk}#task-{new.pk}")
 
 

@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "miaohua_site.context_processors.studio",
                 "generation.context_processors.queue",
+                "team.context_processors.quota_alerts",
             ],
         },
     },
