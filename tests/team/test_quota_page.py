@@ -77,7 +77,7 @@ def test_an_admin_sees_every_member_with_limits_and_usage(as_admin, owner, teamm
     assert page.status_code == 200
     row = row_of(page, owner)
     assert "14 / 50" in row  # today, of the team default
-    assert "14 / 1000" in row  # this month, of their own limit
+    assert "14 / 1,000" in row  # this month, of their own limit
     assert "1 / 3" in row  # running
     assert 'value="1000"' in row and 'placeholder="the team default"' in row
     assert "0 / 50" in row_of(page, teammate) and "0 · no limit" in row_of(page, teammate)  # no monthly limit
@@ -198,7 +198,7 @@ def test_unseen_alerts_are_listed_and_badged_for_admins_only(as_admin, client, o
     assert re.search(r"Quotas <span class=\"badge[^\"]*\"[^>]*>2<", page.content.decode())
     quotas_page = as_admin.get(reverse("team_quotas")).content.decode()
     assert "<strong>owner</strong> used 8 of 10 images" in quotas_page
-    assert "<strong>teammate</strong> used 900 of 1000 images in" in quotas_page
+    assert "<strong>teammate</strong> used 900 of 1,000 images in" in quotas_page
 
     client.force_login(owner)
     assert "quota alerts" not in client.get(reverse("history")).content.decode()
