@@ -120,8 +120,9 @@ class QuotaExceeded(ValidationError):
 
 
 def team_limits() -> Limits:
-    team = TeamSettings.load()
-    return Limits(team.images_per_day, team.images_per_month, team.tasks_in_flight)
+    """The team's defaults: one SELECT, no write (the row is made when an admin first saves it)."""
+    team = TeamSettings.objects.filter(pk=1).first()
+    return Limits(*(getattr(team, kind) for kind in KINDS)) if team is not None else Limits()
 
 
 def effective_limits(membership: Membership | None, team: Limits | None = None) -> Limits:
