@@ -21,6 +21,7 @@ from generation.models import GenerationTask
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.params import day_start
+from miaohua_site.workers.jobs import enqueue
 from team.models import Membership, QuotaAlert, Role, TeamSettings
 
 logger = logging.getLogger(__name__)
@@ -310,8 +311,6 @@ def quota_alerts_after(user, *, status: QuotaStatus | None, n_images: int) -> li
             limit=quota.limit,
             period_start=alert.period_start.isoformat(),
         )
-        from miaohua_site.workers.jobs import enqueue
-
         enqueue(NOTIFY_JOB, alert.pk)
         made.append(alert)
     return made
