@@ -23,7 +23,6 @@ from miaohua_site.accounts.services import client_for_account
 from miaohua_site.params import int_param
 from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
 from team.services import quotas
-from team.services.quotas import QuotaExceeded
 
 RECENT_TASKS = 12
 
@@ -256,7 +255,7 @@ def task_retry(request, pk):
     task = selectors.task_owned_by(request.user, pk)
     try:
         new = services.generation_retry(task=task, user=request.user)
-    except QuotaExceeded as refused:
+    except quotas.QuotaExceeded as refused:
         messages.error(request, refused.message)
         return redirect(f"{reverse('generate')}?task={task.pk}#task-{task.pk}")
     return redirect(f"{reverse('generate')}?task={new.pk}#task-{new.pk}")
