@@ -7,6 +7,7 @@ from generation import services
 from generation.forms import CUSTOM, GenerateForm
 from generation.models import InputImage
 from miaohua_site.accounts.services import account_for_user
+from team.services.quotas import QuotaExceeded
 
 
 def _store_image(user, form, name, resolve_image):
@@ -82,12 +83,16 @@ def submit_from_form(*, user, form, units, resolve_image):
         type(account).objects.filter(pk=account.pk).update(sensitive_limit_value=limit)
     params = params_from_form(form, init_ref, units_with_refs)
     model = form.selected_model
-    return services.generation_submit(
-        user=user,
-        params=params,
-        idempotency_key=form.cleaned_data["idempotency_key"],
-        model_name=model.model_name if model else "",
-    )
+    try:
+        return services.generation_submit(
+            user=user,
+            params=params,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            model_name=model.model_name if model else "",
+        )
+    except QuotaExceeded as refused:  # beside "Images" for the images quotas, above the form for tasks in flight
+        form.add_error(refused.field, refused.message)
+        return None
 
 
 def _input_id(ref) -> int | None:

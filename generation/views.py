@@ -5,6 +5,7 @@ only our database and cache. The one call a page makes itself is img2txt ("Descr
 import json
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -22,6 +23,7 @@ from miaohua_site.accounts.services import client_for_account
 from miaohua_site.params import int_param
 from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
 from team.roles import can_generate
+from team.services import quotas
 
 RECENT_TASKS = 12
 
@@ -135,6 +137,7 @@ def _page_context(request, cats, form, units) -> dict:
         "units_have_errors": any(unit.has_errors_beside_fields() for unit in units),
         "errors_above": [m for f in (form, *units) if f.is_bound for m in f.errors_not_beside_fields()],
         "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
+        "quota": quotas.quota_status(request.user),
     }
 
 
@@ -253,7 +256,11 @@ def task_detail(request, pk):
 @require_POST
 def task_retry(request, pk):
     task = selectors.task_owned_by(request.user, pk)
-    new = services.generation_retry(task=task, user=request.user)
+    try:
+        new = services.generation_retry(task=task, user=request.user)
+    except quotas.QuotaExceeded as refused:
+        messages.error(request, refused.message)
+        return redirect(f"{reverse('generate')}?task={task.pk}#task-{task.pk}")
     return redirect(f"{reverse('generate')}?task={new.pk}#task-{new.pk}")
 
 

@@ -89,6 +89,7 @@ TEMPLATES = [
                 "miaohua_site.context_processors.studio",
                 "generation.context_processors.queue",
                 "team.context_processors.roles",
+                "team.context_processors.quota_alerts",
             ],
         },
     },

@@ -29,6 +29,7 @@ from miaohua_site.upstream.errors import UpstreamError, UpstreamUnavailable
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import NO_ANSWER, outcome_unknown, surely_not_done, unsent_message
 from miaohua_site.workers.ratelimit import account_submit_window
+from team.services import quotas
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_n
 
     ``params`` are the validated task_submit parameters (vendor names; input images as ``"input:<pk>"``);
     ``model_name`` is the base model's display name. The same ``idempotency_key`` (a resent form, a double
-    click) gives back the task it made the first time."""
+    click) gives back the task it made the first time. Raises ``QuotaExceeded`` (a ValidationError with the
+    plain reason) when the member's quotas do not allow it; nothing is stored then."""
     existing = _task_with_key(user, idempotency_key)
     if existing is not None:
         return existing
@@ -82,9 +84,17 @@ def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_n
         params=params,
         **task_columns(params, model_name=model_name),
     )
+    limits = quotas.effective_limits(quotas.ensure_membership(user))
     try:
         with transaction.atomic():
+            # The member's quota lock first: their submissions count one after the other (team.services.quotas).
+            quotas.quota_lock(user)
+            existing = _task_with_key(user, idempotency_key)  # the same form sent twice at once: counted once
+            if existing is not None:
+                return existing
+            before = quotas.quota_check(user, n_images=task.n_images, limits=limits)  # raises QuotaExceeded
             task.save()
+            quotas.quota_alerts_after(user, status=before, n_images=task.n_images)
     except IntegrityError:  # the same form, sent twice at once: the other request stored it
         return GenerationTask.objects.get(owner=user, idempotency_key=idempotency_key)
     engine.wake_on_commit()

@@ -20,6 +20,7 @@ its HTTP status is 200, as public clients of the live service read it (digest, "
 | 400  | invalid image                                 | 400  | dataset, dataset/add_images, delete_images  |
 | 106  | task does not exist (or another account's)    | 404  | task_result                                 |
 | 107  | training task does not exist                  | 404  | train_progress                              |
+| 118  | daily download limit reached                  | 200  | only injected (faults.py `error_code=118`)  |
 | 123  | too many running tasks (max_running_tasks)    | 200  | task_submit                                 |
 | 124  | balance too low (credits)                     | 200  | task_submit                                 |
 | 430  | input contains sensitive content              | 200  | task_submit (the sensitive marker)          |
@@ -48,6 +49,7 @@ HTTP_STATUS = {
     106: 404,
     107: 404,
     108: 404,
+    118: 200,
     123: 200,
     124: 200,
     430: 200,

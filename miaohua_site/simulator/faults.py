@@ -10,6 +10,9 @@ Format: comma-separated `key=value` pairs, e.g.
 | error_rate   | share (0-1) of calls answered with a server error, before any work   | 0           |
 | error_status | the error statuses, one picked at random: `500`, `503`, `429` (the   | 500|503     |
 |              | vendor's "too many requests", nothing done) or several: `500|503`    |             |
+| error_code   | instead of a server error, the vendor's refusal with this code, in   | none        |
+|              | the current shape: `118` (daily download limit), `123` (too many     |             |
+|              | running tasks), `124` (balance too low), any code of errors.py       |             |
 | hang_rate    | share (0-1) of calls that first stall for `hang_seconds`             | 0           |
 | hang_seconds | how long a stall lasts; make it longer than the client's timeout     | 40          |
 | hang_then    | after a stall: `drop` answers 504 and does nothing; `answer` handles | drop        |
@@ -50,6 +53,7 @@ def roll() -> float:
 class FaultPlan:
     error_rate: float = 0.0
     error_status: tuple[int, ...] = (500, 503)
+    error_code: int | None = None
     hang_rate: float = 0.0
     hang_seconds: float = 40.0
     hang_then: str = "drop"
@@ -87,6 +91,12 @@ def parse(spec: str) -> FaultPlan:
                 values[key] = tuple(int(s) for s in value.split("|"))
                 if not set(values[key]) <= {429, 500, 503}:
                     raise ValueError("error_status takes 429, 500 and/or 503")
+            elif key == "error_code":
+                from miaohua_site.simulator.errors import HTTP_STATUS
+
+                values[key] = int(value)
+                if values[key] not in HTTP_STATUS:
+                    raise ValueError(f"error_code takes a vendor code of simulator/errors.py, not {value}")
             elif key == "hang_then":
                 if value not in ("drop", "answer"):
                     raise ValueError("hang_then is drop or answer")
@@ -120,6 +130,18 @@ def _error(status: int) -> HttpResponse:
     )
 
 
+VENDOR_MESSAGES = {118: "daily download limit reached", 123: "too many running tasks", 124: "balance too low"}
+
+
+def _refusal(code: int) -> HttpResponse:
+    from miaohua_site.simulator.api import error_answer  # api imports this module
+    from miaohua_site.simulator.errors import ApiError
+
+    response = error_answer(ApiError(code, VENDOR_MESSAGES.get(code, f"simulated refusal {code}")))
+    response.vendor_code = code
+    return response
+
+
 def fault_response(endpoint: str) -> HttpResponse | None:
     """Apply the configured faults to a call: sleep as planned, and return the answer that replaces the
     real one (an error), or None to handle the call normally."""
@@ -127,6 +149,8 @@ def fault_response(endpoint: str) -> HttpResponse | None:
     if not plan.applies_to(endpoint):
         return None
     chance = roll()
+    if chance < plan.error_rate and plan.error_code is not None:
+        return _refusal(plan.error_code)
     if chance < plan.error_rate:
         return _error(plan.error_status[int(roll() * len(plan.error_status)) % len(plan.error_status)])
     if chance < plan.error_rate + plan.hang_rate:

@@ -94,11 +94,32 @@ class ContentRefused(UpstreamError):
 
 
 class AccountLimit(UpstreamError):
-    """Too many running tasks, balance too low, or the daily download limit reached."""
+    """Too many running tasks, balance too low, or the daily download limit reached: Miaohua's own limits on
+    the account (digest: "Error codes"), not the team's quotas, which are checked before anything is sent."""
 
     default_user_message = (
         "The Miaohua account has reached a limit (running tasks, balance or daily downloads)."
     )
+    # Which limit, that it is Miaohua's (not the team's quota), and what to do. No " — " in them: a retried
+    # task's card shows the part of its reason before the first dash.
+    CODE_MESSAGES = {
+        118: (
+            "Miaohua's daily download limit for this Miaohua account is reached (Miaohua's own limit on the "
+            "account, not your team quota): wait until tomorrow, or use another Miaohua account."
+        ),
+        123: (
+            "Miaohua's limit of running tasks for this Miaohua account is reached (Miaohua's own limit on the "
+            "account, not your team quota): wait for running tasks to finish."
+        ),
+        124: (
+            "The Miaohua account's balance is too low for this task (Miaohua's own limit on the account, not "
+            "your team quota): top up the account at Miaohua, or ask for fewer images."
+        ),
+    }
+
+    @property
+    def user_message(self) -> str:
+        return self._user_message or self.CODE_MESSAGES.get(self.code, self.default_user_message)
 
 
 class InvalidParameter(UpstreamError):

@@ -176,7 +176,8 @@ def test_the_page_and_a_fragment_cost_the_same_whatever_the_size_of_the_log(as_a
     large_page, cursor = count()
     large_fragment, _ = count(cursor=cursor)
 
-    assert small_page == large_page == filtered_page == 4  # the user, the people to filter by, the events, the badge
+    # the user, the people to filter by, the events, the queue badge, the quota alerts badge (admins)
+    assert small_page == large_page == filtered_page == 5
     assert small_fragment == large_fragment == 2  # the user, the events
 
 

@@ -111,7 +111,21 @@ def test_it_records_faulted_calls(api, token, settings):
     assert stats.calls("models/base", status=503) == 1
 
 
-@pytest.mark.parametrize("spec", ["error_rate=2", "bogus=1", "error_rate", "hang_then=maybe", "error_status=404"])
+@pytest.mark.parametrize("code", [118, 123, 124])
+def test_it_answers_a_vendor_refusal_in_the_current_shape_and_does_nothing(api, token, settings, code):
+    settings.MIAOHUA_SIMULATOR_FAULTS = f"error_rate=1,error_code={code},endpoints=task_submit"
+
+    answer = api.post("task_submit", t2i(token))
+
+    assert answer.status_code == 200  # the live shape: refusals are HTTP 200 with the vendor's code
+    assert answer.json()["code"] == code and answer.json()["msg"]
+    assert not SimTask.objects.exists()
+    assert stats.calls("task_submit", code=code) == 1
+
+
+@pytest.mark.parametrize(
+    "spec", ["error_rate=2", "bogus=1", "error_rate", "hang_then=maybe", "error_status=404", "error_code=999"]
+)
 def test_it_refuses_a_malformed_fault_setting(spec):
     with pytest.raises(ImproperlyConfigured):
         faults.parse(spec)
