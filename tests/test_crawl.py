@@ -4,7 +4,7 @@ The URL patterns are walked from the resolver, so a new view is crawled without 
 converter is filled with real ids, a zero, an id beyond the database's 64-bit range and garbage; each
 parameter a view reads (learned by watching the QueryDicts during a first, plausible request) and a few known
 ones are sent bad values — words, fractions, NaN, an impossible date, an overflowing number, a NUL byte, one
-value three times — by GET and POST, as a visitor, a member and an admin, with and without ``HX-Request``."""
+value three times — by GET and POST, as a visitor, a member, a viewer and an admin, with and without ``HX-Request``."""
 
 import os
 import re
@@ -23,6 +23,7 @@ from generation.models import Collection, CollectionItem, GenerationTask, InputI
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import catalog as simulator_catalog
+from team.models import Membership, Role
 from tests.generation.library_helpers import make_task, picture
 from training.models import Dataset, DatasetImage, TrainingJob
 
@@ -118,8 +119,8 @@ def watching_reads():
 class World:
     """A member's and an admin's things, put back before each URL (a crawl POST may delete or disconnect)."""
 
-    def __init__(self, member, admin):
-        self.member, self.admin = member, admin
+    def __init__(self, member, admin, viewer):
+        self.member, self.admin, self.viewer = member, admin, viewer
         simulator_catalog.ensure_seeded()
         self.task = make_task(member, n_images=1)
         self.image = self.task.images.first()
@@ -129,8 +130,10 @@ class World:
         self.ensure()
 
     def ensure(self):
-        # A crawl POST may deactivate the member (the members pages): back for the next URL.
-        type(self.member).objects.filter(pk__in=[self.member.pk, self.admin.pk]).update(is_active=True)
+        # A crawl POST may deactivate someone or change a role (the members pages): back for the next URL.
+        for user, role in ((self.member, Role.MEMBER), (self.admin, Role.ADMIN), (self.viewer, Role.VIEWER)):
+            type(user).objects.filter(pk=user.pk).update(is_active=True, is_staff=role == Role.ADMIN)
+            Membership.objects.update_or_create(user=user, defaults={"role": role, "deactivated_at": None})
         for user in (self.member, self.admin):
             if not UpstreamAccount.objects.filter(user=user).exists():
                 upstream_account_store(user=user, email="demo@example.com", password="demo")
@@ -277,17 +280,17 @@ def crawl(client, world, user) -> tuple[int, list[str]]:
 
 
 @pytest.fixture
-def crawler(client, owner, admin_user, simulator_url, settings, tmp_path, engine_held):
+def crawler(client, owner, admin_user, viewer, simulator_url, settings, tmp_path, engine_held):
     settings.MEDIA_ROOT = tmp_path / "media"
     client.raise_request_exception = False
-    return client, World(owner, admin_user)
+    return client, World(owner, admin_user, viewer)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("who", ["visitor", "member", "admin"])
-def test_it_answers_no_500_to_any_input(crawler, owner, admin_user, who):
+@pytest.mark.parametrize("who", ["visitor", "member", "viewer", "admin"])
+def test_it_answers_no_500_to_any_input(crawler, owner, admin_user, viewer, who):
     client, world = crawler
-    user = {"visitor": None, "member": owner, "admin": admin_user}[who]
+    user = {"visitor": None, "member": owner, "viewer": viewer, "admin": admin_user}[who]
     sent, failures = crawl(client, world, user)
     print(f"crawl as {who}: {sent} requests, {len(failures)} answered 500")
     assert not failures, f"{len(failures)} of {sent} requests answered 500:\n" + "\n".join(failures[:80])
