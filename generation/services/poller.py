@@ -23,10 +23,12 @@ from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.upstream.client import MAX_TASK_IDS
 from miaohua_site.upstream.errors import (
+    AccountLimit,
     AuthenticationError,
     LoginFailed,
     ProtocolError,
     RateLimited,
+    UpstreamError,
     UpstreamUnavailable,
 )
 from miaohua_site.upstream.types import Task as UpstreamTask
@@ -42,6 +44,7 @@ State = GenerationTask.State
 
 NO_IMAGES = "Miaohua finished the task without any image."
 TIMED_OUT = "timed out upstream: Miaohua did not finish the task within {minutes:g} minutes."
+DAILY_DOWNLOAD_LIMIT = 118  # the vendor's code (digest: "Error codes")
 LOGIN_PAUSE_SECONDS = 30.0  # the stored credentials were refused: look again after this
 ACCOUNT_CHECK_SECONDS = 10.0  # how often a sweep reads the account again (new credentials, sensitivity)
 
@@ -240,6 +243,25 @@ class AccountSweeps:
             logger.warning("generation poll: cannot log in to Miaohua: %s", exc)
             self.paused_until = time.time() + LOGIN_PAUSE_SECONDS
             return "login failed"
+        except AccountLimit as exc:
+            if exc.code != DAILY_DOWNLOAD_LIMIT:
+                slot.answered()
+                self.limiter.back_off()
+                return "backed off"
+            # Miaohua's daily download limit on the account: these tasks' results cannot be had from it today.
+            # They fail with what the limit is and what to do, instead of timing out unexplained.
+            slot.answered()
+            logger.warning("generation poll: Miaohua refused task_results: %s", exc)
+            for pk in by_upstream.values():
+                task_fail(pk, exc.user_message, from_states=(State.PENDING,), last_polled_at=timezone.now())
+            return "refused"
+        except UpstreamError as exc:
+            # Any other refusal of the whole call: asked again after a back-off; a task that never gets an answer
+            # times out with the plain timeout message.
+            slot.answered()
+            delay = self.limiter.back_off()
+            logger.warning("generation poll: Miaohua refused task_results: %s; backing off %.1f s", exc, delay)
+            return "backed off"
         slot.answered()
         self.limiter.succeeded()
         record_results(by_upstream, results)
@@ -248,7 +270,7 @@ class AccountSweeps:
     def finished(self, outcome) -> None:
         """In the dispatcher thread, after each call of the sweep."""
         self.outstanding -= 1
-        if outcome in ("answered", "backed off", "login failed"):
+        if outcome in ("answered", "backed off", "login failed", "refused"):
             self.calls += 1
         self.backoffs += outcome == "backed off"
         if not self.outstanding:

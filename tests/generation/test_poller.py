@@ -375,3 +375,26 @@ def test_with_nothing_in_flight_the_engine_is_done_at_once(account):
     assert report.stopped == "idle" and sweeps == []
     assert stats.calls() == 0
     assert time.monotonic() - started < 0.5
+
+
+def test_miaohuas_daily_download_limit_fails_the_tasks_with_what_it_is(account, settings):
+    pks = in_flight(account, 2, settings=settings)
+    settings.MIAOHUA_SIMULATOR_FAULTS = "error_rate=1,error_code=118,endpoints=task_results"
+
+    poll(budget=5)
+
+    assert states(pks) == {"failed": 2}  # at once, not after the 15-minute timeout
+    message = GenerationTask.objects.get(pk=pks[0]).error_message
+    assert "daily download limit" in message and "not your team quota" in message
+
+
+def test_another_refusal_of_task_results_is_asked_again_after_a_pause(account, settings):
+    pks = in_flight(account, 2, settings=settings)
+    settings.MIAOHUA_SIMULATOR_FAULTS = "error_rate=1,error_code=124,endpoints=task_results"
+    sweeps, _ = poll(budget=1.5)
+    assert states(pks) == {"pending": 2}  # not failed for a refusal that may pass
+    assert sum(sweep.backoffs for sweep in sweeps) >= 1
+
+    settings.MIAOHUA_SIMULATOR_FAULTS = ""
+    poll()
+    assert states(pks) == {"done": 2}
