@@ -26,6 +26,11 @@ DEFAULT_PATHS = [
     "/training/",
     "/settings/",
     "/describe/",
+    "/team/members/",
+    "/team/quotas/",
+    "/team/usage/",
+    "/team/audit/",
+    "/settings/team-account/",
 ]
 
 
