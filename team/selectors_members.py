@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from team.models import Invitation
 from team.roles import role_of
@@ -17,6 +19,7 @@ class MemberRow:
     role: str
     may_use_team_account: bool
     deactivated_at: object
+    locked_until: object = None  # sign-in paused by axes (too many wrong passwords) until then
     error: list | None = None  # the message beside this row's controls after a refused change
 
     @property
@@ -24,8 +27,27 @@ class MemberRow:
         return self.user.is_active
 
 
+def sign_in_pauses() -> dict[str, object]:
+    """User name → until when its sign-in is paused (django-axes: AXES_FAILURE_LIMIT wrong passwords from one
+    address within AXES_COOLOFF_TIME); one query."""
+    from axes.models import AccessAttempt
+
+    now = timezone.now()
+    cooloff = settings.AXES_COOLOFF_TIME
+    paused: dict[str, object] = {}
+    attempts = AccessAttempt.objects.filter(
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gt=now - cooloff
+    ).values_list("username", "attempt_time")
+    for username, attempt_time in attempts:
+        until = attempt_time + cooloff
+        if username and (username not in paused or until > paused[username]):
+            paused[username] = until
+    return paused
+
+
 def member_rows() -> list[MemberRow]:
-    """Everyone, active first then by name (one query: users with their membership)."""
+    """Everyone, active first then by name (two queries: users with their membership, the sign-in pauses)."""
+    paused = sign_in_pauses()
     rows = []
     for user in User.objects.select_related("membership").order_by("-is_active", "username"):
         membership = getattr(user, "membership", None)
@@ -36,6 +58,7 @@ def member_rows() -> list[MemberRow]:
                 role=role,
                 may_use_team_account=role == "admin" or bool(membership and membership.uses_team_account),
                 deactivated_at=membership.deactivated_at if membership else None,
+                locked_until=paused.get(user.get_username()),
             )
         )
     return rows

@@ -131,6 +131,17 @@ def member_reactivate(request, pk):
 
 @staff_required
 @require_POST
+def member_unlock(request, pk):
+    member = selectors.member_or_404(pk)
+    if members.member_unlock(member=member):
+        messages.success(request, f"{member.get_username()} can sign in again.")
+    else:
+        messages.info(request, f"Sign-in was not paused for {member.get_username()}.")
+    return redirect("team_members")
+
+
+@staff_required
+@require_POST
 def member_password_reset(request, pk):
     member = selectors.member_or_404(pk)
     try:

@@ -47,6 +47,7 @@ class AuditEvent(models.Model):
         PASSWORD_RESET_LINK_SENT = "password_reset_link_sent", "Password reset link sent by an admin"
         PASSWORD_RESET_DONE = "password_reset_done", "Password set from a reset link"
         SIGN_IN_LOCKED_OUT = "sign_in_locked_out", "Locked out after failed sign-ins"
+        SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in pause lifted by an admin"
 
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(

@@ -378,6 +378,17 @@ def member_reactivate(*, member) -> bool:
     return bool(changed)
 
 
+def member_unlock(*, member) -> int:
+    """Lift the sign-in pause django-axes put on this user name (every address); audited. The attempts removed."""
+    from axes.models import AccessAttempt
+
+    with transaction.atomic():
+        removed, _ = AccessAttempt.objects.filter(username=member.get_username()).delete()
+        if removed:
+            audit.record(AuditEvent.Action.SIGN_IN_UNLOCKED, target=member, attempts=removed)
+    return removed
+
+
 # --- Password reset links ------------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ def page_actions(admin, target):
         ("post", reverse("team_member_deactivate", args=[target.pk]), {"receiver": str(admin.pk)}),
         ("post", reverse("team_member_reactivate", args=[target.pk]), {}),
         ("post", reverse("team_member_password_reset", args=[target.pk]), {}),
+        ("post", reverse("team_member_unlock", args=[target.pk]), {}),
     ]
 
 
