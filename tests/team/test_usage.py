@@ -428,9 +428,9 @@ def test_the_page_costs_a_fixed_number_of_queries_whatever_the_history(
     client, admin_user, owner, teammate, history, django_assert_max_num_queries, django_user_model
 ):
     client.force_login(admin_user)
-    # The user, the people to pick from, usage, failures, training jobs, the queue badge; a LoRA breakdown also
-    # reads the viewer's Miaohua account (its own models' names) and the team's trained LoRAs.
-    for breakdown, most in (("member", 6), ("model", 6), ("lora", 9)):
+    # The user, the people to pick from, usage, failures, training jobs, the queue badge, the admins' quota alerts
+    # badge; a LoRA breakdown also reads the viewer's Miaohua account (its own models' names) and the team's LoRAs.
+    for breakdown, most in (("member", 7), ("model", 7), ("lora", 10)):
         with django_assert_max_num_queries(most):
             assert get(client, period="day", breakdown=breakdown).status_code == 200
     for index in range(12):  # more people, models, LoRAs, reasons and days
@@ -438,9 +438,9 @@ def test_the_page_costs_a_fixed_number_of_queries_whatever_the_history(
         task(person, f"2026-10-{index + 10}", model=f"Model {index}", lora=f"lora_{index}", n=index)
         task(person, f"2026-11-{index + 10}", state=State.FAILED, error=f"Reason {index}. Id {index}.")
         training(person, f"2026-09-{index + 10}", TrainingJob.State.RUNNING)
-    # The user, the people to pick from, usage, failures, training jobs, the queue badge; a LoRA breakdown also
-    # reads the viewer's Miaohua account (its own models' names) and the team's trained LoRAs.
-    for breakdown, most in (("member", 6), ("model", 6), ("lora", 9)):
+    # The user, the people to pick from, usage, failures, training jobs, the queue badge, the admins' quota alerts
+    # badge; a LoRA breakdown also reads the viewer's Miaohua account (its own models' names) and the team's LoRAs.
+    for breakdown, most in (("member", 7), ("model", 7), ("lora", 10)):
         with django_assert_max_num_queries(most):
             assert get(client, period="day", breakdown=breakdown).status_code == 200
     with django_assert_max_num_queries(3):
