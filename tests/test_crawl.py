@@ -121,6 +121,8 @@ class World:
 
     def __init__(self, member, admin, viewer):
         self.member, self.admin, self.viewer = member, admin, viewer
+        for user in (member, admin):
+            Membership.objects.get_or_create(user=user)
         simulator_catalog.ensure_seeded()
         self.task = make_task(member, n_images=1)
         self.image = self.task.images.first()
@@ -131,9 +133,15 @@ class World:
 
     def ensure(self):
         # A crawl POST may deactivate someone or change a role (the members pages): back for the next URL.
+        # (Conditional UPDATEs: they write only when a POST changed something, and this runs before every request.)
         for user, role in ((self.member, Role.MEMBER), (self.admin, Role.ADMIN), (self.viewer, Role.VIEWER)):
-            type(user).objects.filter(pk=user.pk).update(is_active=True, is_staff=role == Role.ADMIN)
-            Membership.objects.update_or_create(user=user, defaults={"role": role, "deactivated_at": None})
+            staff = role == Role.ADMIN
+            type(user).objects.filter(pk=user.pk).exclude(is_active=True, is_staff=staff).update(
+                is_active=True, is_staff=staff
+            )
+            Membership.objects.filter(user=user).exclude(role=role, deactivated_at=None).update(
+                role=role, deactivated_at=None
+            )
         for user in (self.member, self.admin):
             if not UpstreamAccount.objects.filter(user=user).exists():
                 upstream_account_store(user=user, email="demo@example.com", password="demo")
