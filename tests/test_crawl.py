@@ -266,8 +266,10 @@ def crawl(client, world, user) -> tuple[int, list[str]]:
         for method in ("GET", "POST"):
             with watching_reads() as read:
                 response = check(method, path, world_base)
-            if response.status_code == 405 or (user is None and response.status_code == 302):
-                # A visitor is sent to sign in before anything is read: the bad values once, all at a time.
+            refused_unread = response.status_code in (302, 403) and not (read - {"csrfmiddlewaretoken"})
+            if response.status_code == 405 or refused_unread:
+                # Sent to sign in, or refused (a viewer, a member at an admins' page), before anything is read:
+                # the bad values once, all at a time.
                 for value in BAD_VALUES:
                     check(method, path, {key: value for key in KNOWN})
                 continue
