@@ -1,7 +1,11 @@
-"""What the benchmark scripts share: a free port, waiting for a server, signing in as the demo member."""
+"""What the benchmark scripts share: a free port, waiting for a server, signing in as the demo member, stopping
+the servers they started, statements on the PostgreSQL server."""
 
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -39,3 +43,27 @@ def login(base: str, username: str = "demo", password: str = "demo-studio") -> r
     if "/accounts/login/" in answer.url:
         raise SystemExit(f"could not sign in as {username}")
     return session
+
+
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+def stop_processes(procs, *, timeout: float = 40) -> None:
+    """SIGTERM to every process still running, then wait for each (killed after ``timeout`` seconds)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def pg_admin(*statements: str) -> None:
+    """Run statements (CREATE / DROP DATABASE) on the PostgreSQL server, outside any transaction."""
+    code = (
+        f"import psycopg; c = psycopg.connect({PG_SERVER + '/postgres'!r}, autocommit=True)\n"
+        f"for s in {list(statements)!r}: c.execute(s)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

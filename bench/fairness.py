@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import free_port, wait_for
+from common import free_port, stop_processes, wait_for
 from poller import GUNICORN, PY, ROOT, busiest_second, pg_database, prepare
 
 PARAMS = {
@@ -170,14 +169,7 @@ def run(args) -> None:
         )  # fmt: skip
         report(args, measure(args))
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs, timeout=40)
         for log in logs.values():
             log.close()
         from django.db import connections

@@ -34,9 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import PG_SERVER, pg_admin
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 ADMIN_RUNS = 5
 SEED = ["--teammate", "bench-mate", "--teammate-share", "0.05", "--trashed", "0.015", "--collections", "8"]
 
@@ -126,7 +127,7 @@ def run_for(db: str, args) -> None:
     else:
         env["DATABASE_URL"] = pg_url
         if not args.skip_seed:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"', f'CREATE DATABASE "{args.pg_db}"')
+            pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"', f'CREATE DATABASE "{args.pg_db}"')
     try:
         started = time.perf_counter()
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -147,15 +148,8 @@ def run_for(db: str, args) -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
             if db == "postgresql":
-                _pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"')
+                pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"')
 
-
-def _pg_admin(*statements: str) -> None:
-    code = (
-        f"import psycopg; c = psycopg.connect({PG_SERVER + '/postgres'!r}, autocommit=True)\n"
-        f"for s in {list(statements)!r}: c.execute(s)"
-    )
-    subprocess.run([PY, "-c", code], check=True)
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import argparse
 import os
 import platform
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ import time
 from pathlib import Path
 
 import requests
-from common import free_port, login, wait_for
+from common import free_port, login, stop_processes, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
@@ -190,14 +189,7 @@ def run(args) -> dict:
             print(f"  round {number + 1}: {len(round_results)} pages, slowest {slowest:.2f} s", flush=True)
         return {"cold": cold, "loaded": loaded, "history": history_times, "refreshes": refreshes}
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs.values(), timeout=20)
         for log in logs.values():
             log.close()
         if args.keep:

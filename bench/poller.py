@@ -36,7 +36,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from common import free_port, wait_for
+from common import free_port, stop_processes, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
@@ -234,14 +233,7 @@ def run(args) -> None:
         worker_log = "".join((workdir / f"worker{i}.log").read_text() for i in range(args.clusters))
         report(args, measured, worker_log)
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs, timeout=40)
         for log in logs.values():
             log.close()
         from django.db import connections

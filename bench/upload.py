@@ -25,7 +25,6 @@ import platform
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from common import free_port, login, wait_for
+from common import free_port, login, stop_processes, wait_for
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,14 +225,7 @@ def one_run(count: int, images: list[Path], keep: bool) -> dict:
             "after": after,
         }
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs.values(), timeout=20)
         for log in logs.values():
             log.close()
         if keep:

@@ -35,11 +35,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port, login, wait_for  # noqa: E402
+from common import PG_SERVER, free_port, login, pg_admin, wait_for  # noqa: E402
 
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 MEMBERS = 10
 ADMIN, ADMIN_PASSWORD = "bench-admin", "bench-admin-usage-1"
 REASONS = [
@@ -200,7 +199,7 @@ def run_for(db: str, args) -> None:
     else:
         env["DATABASE_URL"] = pg_url
         if not args.skip_seed:
-            _pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"', f'CREATE DATABASE "{args.pg_db}"')
+            pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"', f'CREATE DATABASE "{args.pg_db}"')
     try:
         started = time.perf_counter()
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -223,15 +222,8 @@ def run_for(db: str, args) -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
             if db == "postgresql":
-                _pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"')
+                pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"')
 
-
-def _pg_admin(*statements: str) -> None:
-    code = (
-        f"import psycopg; c = psycopg.connect({PG_SERVER + '/postgres'!r}, autocommit=True)\n"
-        f"for s in {list(statements)!r}: c.execute(s)"
-    )
-    subprocess.run([PY, "-c", code], check=True)
 
 
 def main() -> None:
