@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
+from django.views.i18n import JavaScriptCatalog
 
 from miaohua_site.accounts import views as account_views
 from miaohua_site.params import IdConverter
@@ -22,6 +23,8 @@ urlpatterns = [
     path("accounts/", include(auth_urlpatterns)),
     path("settings/", include("miaohua_site.accounts.urls")),
     path("admin/", admin.site.urls),
+    # The strings of our JavaScript in the page's language (static/*.js call gettext / interpolate / ngettext).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("team/", include("team.urls")),
     path("training/", include("training.urls")),
     path("", include("generation.urls")),

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "miaohua_site.accounts"
     label = "accounts"
     verbose_name = "Upstream accounts"
+
+    def ready(self):
+        from miaohua_site.accounts import language  # noqa: F401 - its sign-in receiver

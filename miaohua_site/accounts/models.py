@@ -50,3 +50,18 @@ class UpstreamAccount(models.Model):
     @token.setter
     def token(self, value: str | None) -> None:
         self.token_encrypted = crypto.encrypt(value) if value else ""
+
+
+class Preferences(models.Model):
+    """What a person chose for themselves in the dashboard: for now the language of every page and email."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    # "" = not chosen: the browser's Accept-Language decides.
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"

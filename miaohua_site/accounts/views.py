@@ -4,6 +4,7 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -192,3 +193,26 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             response = super().form_valid(form)
             audit.record(AuditEvent.Action.PASSWORD_RESET_DONE, actor=form.user, target=form.user)
         return response
+
+
+@require_POST
+def set_language(request):
+    """The language switch (user menu, sign-in page): remembered for the member, then back to the page."""
+    from miaohua_site.accounts.language import choose_language, supported
+
+    back = safe_next(request) or safe_next_from_referer(request) or reverse("home")
+    code = supported(request.POST.get("language"))
+    if code is None:
+        messages.error(request, _("Choose English or 简体中文."))
+        return redirect(back)
+    choose_language(request, code)
+    return redirect(back)
+
+
+def safe_next_from_referer(request) -> str | None:
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc and referer.netloc == request.get_host() and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return None
