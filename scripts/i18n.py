@@ -8,6 +8,7 @@ user's: the compiled .mo files are committed, so `dev.py start` needs nothing mo
     .venv/bin/python scripts/i18n.py check     # CI: fails on a string without a zh-Hans translation, a fuzzy one,
                                                # a .po behind the code, or a .mo behind its .po
     .venv/bin/python scripts/i18n.py merge PART.po…  # take the translations of other .po files for the same msgids
+    .venv/bin/python scripts/i18n.py todo templates/team team/  # what is left to translate from those files
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ HEADER = {
 }
 
 
-def extract() -> None:
+def extract(locations: bool = False) -> None:
     env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "miaohua_site.settings"}
     for domain in DOMAINS:
-        args = [str(PY), "manage.py", "makemessages", "--no-location", "--no-obsolete", "--no-wrap", "-d", domain]
+        where = "--add-location=file" if locations else "--no-location"
+        args = [str(PY), "manage.py", "makemessages", where, "--no-obsolete", "--no-wrap", "-d", domain]
         for language in LANGUAGES:
             args += ["-l", language]
         for pattern in IGNORE:
@@ -91,6 +93,8 @@ def _entries(po: Path) -> list[dict]:
             entry = {"flags": set(), "msgstr": {}}
         if line.startswith("#,"):
             entry["flags"] |= {f.strip() for f in line[2:].split(",")}
+        elif line.startswith("#:"):
+            entry.setdefault("where", []).extend(line[2:].split())
         elif line.startswith("#"):
             continue
         else:
@@ -165,6 +169,32 @@ def _catalog(mo: Path) -> dict:
         return dict(gettext.GNUTranslations(handle)._catalog)
 
 
+def todo(prefixes: list[str]) -> None:
+    """While translating: the catalogs extracted with file names and filled from locale/parts/*.po, then the entries
+    still untranslated whose strings come from files under ``prefixes``, printed as .po entries to fill in and add
+    to a parts file. (Leaves django.po with locations: `extract` puts it back.)"""
+    extract(locations=True)
+    merge([str(p) for p in sorted((LOCALE / "parts").glob("*.po"))])
+    for po in _catalogs():
+        for entry in _entries(po):
+            where = entry.get("where", [])
+            untranslated = not entry["msgstr"] or any(not v for v in entry["msgstr"].values())
+            if not (untranslated or "fuzzy" in entry["flags"]):
+                continue
+            if prefixes and not any(w.startswith(tuple(prefixes)) for w in where):
+                continue
+            print(f"#: {' '.join(where)}  ({po.name})")
+            if "msgctxt" in entry:
+                print(f'msgctxt "{entry["msgctxt"]}"')
+            print(f'msgid "{entry["msgid"]}"')
+            if "msgid_plural" in entry:
+                print(f'msgid_plural "{entry["msgid_plural"]}"')
+                print('msgstr[0] ""')
+            else:
+                print('msgstr ""')
+            print()
+
+
 def merge(parts: list[str]) -> None:
     """Fill the untranslated entries of every catalog with the translations other .po files give the same msgid."""
     known = {}
@@ -195,6 +225,8 @@ if __name__ == "__main__":
         compile_catalogs()
     elif command == "check":
         sys.exit(check())
+    elif command == "todo":
+        todo(sys.argv[2:])
     elif command == "merge":
         merge(sys.argv[2:])
     else:
