@@ -174,7 +174,7 @@ def todo(prefixes: list[str]) -> None:
     still untranslated whose strings come from files under ``prefixes``, printed as .po entries to fill in and add
     to a parts file. (Leaves django.po with locations: `extract` puts it back.)"""
     extract(locations=True)
-    merge([str(p) for p in sorted((LOCALE / "parts").glob("*.po"))])
+    merge([str(p) for p in sorted((LOCALE / "parts").glob("*.po"))], locations=True)
     for po in _catalogs():
         for entry in _entries(po):
             where = entry.get("where", [])
@@ -195,7 +195,7 @@ def todo(prefixes: list[str]) -> None:
             print()
 
 
-def merge(parts: list[str]) -> None:
+def merge(parts: list[str], locations: bool = False) -> None:
     """Fill the untranslated entries of every catalog with the translations other .po files give the same msgid."""
     known = {}
     for part in parts:
@@ -210,7 +210,8 @@ def merge(parts: list[str]) -> None:
                 po = po_path(language, domain)
                 if po.exists():
                     subprocess.run(
-                        ["msgmerge", "--quiet", "--no-fuzzy-matching", "--no-wrap", "--no-location",
+                        ["msgmerge", "--quiet", "--no-fuzzy-matching", "--no-wrap",
+                         "--add-location=file" if locations else "--no-location",
                          "--compendium", str(compendium), "-U", "--backup=none", str(po), str(po)],
                         check=True,
                     )
