@@ -64,6 +64,8 @@ def extract(locations: bool = False) -> None:
             args += ["--extension", "html,txt,py"]
         subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     for po in _catalogs():  # makemessages leaves the header's placeholders; msgfmt wants the plural forms
+        # msgmerge's guesses for new strings ("fuzzy", from a similar old one) are dropped: a person translates them
+        subprocess.run(["msgattrib", "--clear-fuzzy", "--empty", "--no-wrap", "-o", str(po), str(po)], check=True)
         text = po.read_text()
         for placeholder, value in HEADER.items():
             text = text.replace(f'"{placeholder}\\n"', f'"{value}\\n"')
