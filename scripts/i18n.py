@@ -65,12 +65,12 @@ def extract(locations: bool = False) -> None:
         subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     for po in _catalogs():  # makemessages leaves the header's placeholders; msgfmt wants the plural forms
         # msgmerge's guesses for new strings ("fuzzy", from a similar old one) are dropped: a person translates them
+        po.write_text(po.read_text().replace('#, fuzzy\nmsgid ""', 'msgid ""', 1))  # the header is no guess
         subprocess.run(["msgattrib", "--clear-fuzzy", "--empty", "--no-wrap", "-o", str(po), str(po)], check=True)
         text = po.read_text()
         for placeholder, value in HEADER.items():
             text = text.replace(f'"{placeholder}\\n"', f'"{value}\\n"')
         text = re.sub(r'"POT-Creation-Date: [^"]*\\n"\n', "", text)  # a date in the diff of every extract
-        text = text.replace('#, fuzzy\nmsgid ""', 'msgid ""', 1)
         po.write_text(text)
 
 
