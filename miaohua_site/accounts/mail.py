@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import loader
+from django.utils import translation
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +42,17 @@ def send_templated(
     to_email: str,
     from_email: str | None = None,
     html_template: str | None = None,
+    language: str | None = None,
 ) -> None:
-    """One email from templates (the subject on one line) over ``connection``; ``MailNotSent`` on failure."""
-    subject = "".join(loader.render_to_string(subject_template, context).splitlines())
-    body = loader.render_to_string(body_template, context)
+    """One email from templates (the subject on one line) over ``connection``; ``MailNotSent`` on failure.
+    ``language``: the recipient's (accounts.language.language_of(user)); None = the page's language."""
+    with translation.override(language or translation.get_language()):
+        subject = "".join(loader.render_to_string(subject_template, context).splitlines())
+        body = loader.render_to_string(body_template, context)
+        html = loader.render_to_string(html_template, context) if html_template is not None else None
     message = EmailMultiAlternatives(subject, body, from_email, [to_email], connection=connection)
-    if html_template is not None:
-        message.attach_alternative(loader.render_to_string(html_template, context), "text/html")
+    if html is not None:
+        message.attach_alternative(html, "text/html")
     try:
         message.send()
     except Exception as exc:
