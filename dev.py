@@ -192,9 +192,30 @@ def ensure_chromium() -> None:
     )
 
 
+CJK_FONT_GLOBS = ("*CJK*", "wqy-*", "DroidSansFallback*", "SourceHan*", "uming*", "ukai*")
+
+
+def ensure_cjk_font() -> None:
+    """Chinese pages in the browser tests (and the simulator's Chinese labels) need a font with Chinese in it; on a
+    Debian machine run as root one is installed (fonts-wqy-microhei, 5 MB), elsewhere a note says what is missing."""
+    fonts = Path("/usr/share/fonts")
+    if os.environ.get("MIAOHUA_SIMULATOR_CJK_FONT") or any(
+        next(fonts.rglob(pattern), None) for pattern in CJK_FONT_GLOBS if fonts.is_dir()
+    ):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("Installing a Chinese font for the browser tests (apt-get install fonts-wqy-microhei)")
+        run("apt-get", "update", "-qq")
+        quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run("apt-get", "install", "-y", "-qq", "fonts-wqy-microhei", env=quiet)
+        return
+    say("No Chinese font found: Chinese pages in browser screenshots show boxes (apt-get install fonts-wqy-microhei)")
+
+
 def test(args, extra) -> None:
     ensure_venv("test")
     ensure_chromium()
+    ensure_cjk_font()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     say("Running the test suite" + (f" on {env['DATABASE_URL'].split('@')[-1]}" if env.get("DATABASE_URL") else ""))

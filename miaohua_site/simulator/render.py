@@ -4,15 +4,19 @@ A picture is a colour field and shapes drawn from a hash of its inputs (so a dif
 different and the same parameters and seed give the same bytes), composed at a small size, scaled to the
 exact output size, then labelled at full size with "SIMULATED", the prompt and the seed. Each picture is
 rendered once into MEDIA_ROOT/simulator/renders/ as large (full size), middle (half) and small (~256 px)
-JPEGs; a 6144x6144 picture takes about a second."""
+JPEGs; a 6144x6144 picture takes about a second.
+
+Chinese prompts are drawn in Chinese when the machine has a CJK font (``MIAOHUA_SIMULATOR_CJK_FONT``, else the
+usual Noto / Source Han / WenQuanYi / Droid files, else the system's); without one, each run of characters the
+built-in font cannot draw becomes "…", never a row of empty boxes."""
 
 import hashlib
 import io
 import json
 import os
 import random
+import re
 import tempfile
-import textwrap
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: Chinese drawn with a CJK font, lines wrapped by their drawn width
 VARIANTS = ("large", "middle", "small")
 WORK_SIDE = 384  # composition happens at most this big, then is scaled up
 SMALL_SIDE = 256
@@ -48,9 +52,86 @@ def key_for(material) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+TOKENS = re.compile(r"\s+|[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+NOT_LATIN = re.compile(r"[^\u0000-\u024f\u2000-\u206f\u20a0-\u20cf\u2190-\u21ff]+")
+CJK_FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/source-han-sans/SourceHanSans-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/STHeiti Medium.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+
+@lru_cache(maxsize=1)
+def cjk_font_file() -> tuple[str, int] | None:
+    """(path, face index) of a font that draws Simplified Chinese, or None when the machine has none."""
+    chosen = os.environ.get("MIAOHUA_SIMULATOR_CJK_FONT", "")
+    for path in [chosen] if chosen else CJK_FONT_FILES:
+        if path and Path(path).is_file():
+            return path, _simplified_face(path)
+    return None
+
+
+def _simplified_face(path: str) -> int:
+    """A collection (.ttc) holds Japanese, Korean and Chinese faces: the Simplified Chinese one (SC), else the first."""
+    for index in range(12):
+        try:
+            family = ImageFont.truetype(path, 12, index=index).getname()[0]
+        except OSError:
+            break
+        if family.endswith((" SC", " CN")) or "Hei" in family or "GB" in family:
+            return index
+    return 0
+
+
 @lru_cache(maxsize=32)
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int, cjk: bool = False) -> ImageFont.ImageFont:
+    found = cjk_font_file() if cjk else None
+    if found is not None:
+        try:
+            return ImageFont.truetype(found[0], size, index=found[1])
+        except OSError:
+            pass
     return ImageFont.load_default(size=size)
+
+
+def drawable(text: str) -> tuple[str, bool]:
+    """The text as it will be drawn, and whether it needs the CJK font: Chinese is kept when a CJK font is there;
+    otherwise every run the built-in font cannot draw becomes "…"."""
+    if not NOT_LATIN.search(text):
+        return text, False
+    if CJK.search(text) and cjk_font_file() is not None:
+        return text, True
+    return NOT_LATIN.sub("…", text), False
+
+
+def _wrap(text: str, font, width: int) -> list[str]:
+    """Lines no wider than ``width`` pixels: Latin text breaks between words, Chinese between any two characters."""
+    lines, line = [], ""
+    for token in TOKENS.findall(text):
+        candidate = line + token
+        if line and font.getlength(candidate) > width:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line = candidate
+        while font.getlength(line) > width and len(line) > 1:  # one word wider than the picture: cut it
+            cut = max(1, int(len(line) * width / max(1, font.getlength(line))))
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    return lines
 
 
 def colour_name(rgb: tuple[int, int, int]) -> str:
@@ -132,19 +213,21 @@ def _label(picture: Image.Image, *, title: str, lines: list[str]) -> None:
         stroke_fill="black",
     )
 
-    chars = max(10, int(width / (small * 0.55)) - 4)
+    shown = [drawable(line) for line in lines]
+    cjk = any(needs for _, needs in shown)
+    font = _font(small, cjk)
     wrapped: list[str] = []
-    for line in lines:
-        wrapped.extend(textwrap.wrap(line, chars) or [""])
+    for line, _ in shown:
+        wrapped.extend(_wrap(line, font, width - 2 * small))
     if len(wrapped) > 6:
-        wrapped = [*wrapped[:5], wrapped[5][: chars - 1] + "…"]
+        wrapped = [*wrapped[:5], wrapped[5][:-1] + "…"]
     band_height = min(height, (len(wrapped) + 1) * int(small * 1.3))
     band_box = (0, height - band_height, width, height)
     band = picture.crop(band_box)
     picture.paste(Image.blend(band, Image.new("RGB", band.size), 0.6), band_box[:2])
     y = height - band_height + small // 2
     for line in wrapped:
-        draw.text((small, y), line, font=_font(small), fill="white")
+        draw.text((small, y), line, font=font, fill="white")
         y += int(small * 1.3)
 
 
