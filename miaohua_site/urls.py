@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
+from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 from miaohua_site.accounts import views as account_views
@@ -24,7 +25,8 @@ urlpatterns = [
     path("settings/", include("miaohua_site.accounts.urls")),
     path("admin/", admin.site.urls),
     # The strings of our JavaScript in the page's language (static/*.js call gettext / interpolate / ngettext).
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Kept by the browser for a day: the page asks for ?v=<language>-<catalogs' version> (context_processors.studio).
+    path("jsi18n/", cache_control(max_age=86400, private=True)(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("team/", include("team.urls")),
     path("training/", include("training.urls")),
     path("", include("generation.urls")),
