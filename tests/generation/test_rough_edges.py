@@ -55,7 +55,7 @@ def test_the_task_page_shows_lora_settings_readably_and_no_details_link_to_itsel
 
     assert "{&#x27;versionid&#x27;" not in page and "{'versionid'" not in page
     assert "versionid: lora_ink, merge_weight: 0.8" in page
-    assert reverse("task_detail", args=[task.pk]) + '"' not in page  # no "Details" link to this very page
+    assert 'href="' + reverse("task_detail", args=[task.pk]) + '"' not in page  # no "Details" link to this very page
     # … and the card's poll keeps it so.
     card = client.get(reverse("task_card", args=[task.pk]) + "?on=detail").content.decode()
     assert "Details" not in card
