@@ -53,6 +53,7 @@ MAX_REASONS = 30
 REASON_CHARS = 300
 # Reasons of the failures table that are no failure's message: shown translated (|stored_message).
 NO_REASON = gettext_noop("No reason recorded")
+NO_IMAGES = gettext_noop("No images in this range")  # the empty chart
 OTHER_REASONS = gettext_noop("Other reasons")
 
 
@@ -553,7 +554,7 @@ class Chart:
         if self.empty:
             out.append(
                 f'<text class="empty" x="{n(self.middle)}" y="{n(self.empty_y)}" text-anchor="middle">'
-                f"{escape(gettext('No images in this range'))}</text>"
+                f"{escape(gettext(NO_IMAGES))}</text>"
             )
         out.append("</svg>")
         return mark_safe("\n".join(out))  # every text in it is escaped above

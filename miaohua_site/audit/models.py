@@ -15,6 +15,10 @@ TARGET_NAMES = (
     gettext_noop("the team's Miaohua account"),
 )
 INVITATION_TARGET = stored(gettext_noop("Invitation for {email}"))  # team.models.Invitation.__str__
+ACCOUNT_TARGETS = (  # miaohua_site.accounts.models.MiaohuaAccount.__str__
+    stored(gettext_noop("{email} (for {user})")),
+    stored(gettext_noop("{email} (the team's)")),
+)
 
 
 class AuditEventRefused(Exception):
