@@ -4,14 +4,14 @@
 
   function copied(button) {
     var label = button.textContent;
-    button.textContent = "Copied";
+    button.textContent = gettext("Copied");
     setTimeout(function () { button.textContent = label; }, 1500);
   }
 
   function copyOldWay(button, input, text) {
     // Plain http, or the clipboard refused: copy the selected input, else let the person copy it by hand.
     if (input && document.execCommand("copy")) copied(button);
-    else window.prompt("Copy the link:", text);
+    else window.prompt(gettext("Copy the link:"), text);
   }
 
   document.addEventListener("click", function (event) {

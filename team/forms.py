@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from miaohua_site.forms import StudioForm
 from team.models import Role
@@ -13,13 +15,13 @@ User = get_user_model()
 
 class InviteForm(StudioForm):
     email = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )  # the column's length (Django's form field allows 320)
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
     uses_team_account = forms.BooleanField(
-        label="May use the team account",
+        label=_("May use the team account"),
         required=False,
-        help_text="When they have no Miaohua account of their own (members only; admins always may).",
+        help_text=_("When they have no Miaohua account of their own (members only; admins always may)."),
     )
 
     def clean_email(self):
@@ -31,13 +33,13 @@ class InviteForm(StudioForm):
 
 
 class RoleForm(StudioForm):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 class DeactivateForm(StudioForm):
     receiver = forms.ChoiceField(
-        label="Who receives their collections and datasets",
-        help_text="Collections keep their names (a clash gets “(from …)” added); datasets stay on their account.",
+        label=_("Who receives their collections and datasets"),
+        help_text=_("Collections keep their names (a clash gets “(from …)” added); datasets stay on their account."),
     )
 
     def __init__(self, *args, member, by, **kwargs):
@@ -56,20 +58,20 @@ class JoinForm(StudioForm):
     """The invitee chooses a user name and a password (Django's validators); the email is the invitation's."""
 
     username = forms.CharField(
-        label="User name",
+        label=_("User name"),
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only; you sign in with it.",
+        help_text=_("Letters, digits and @ . + - _ only; you sign in with it."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -81,14 +83,14 @@ class JoinForm(StudioForm):
     def clean_username(self):
         username = User.normalize_username(self.cleaned_data["username"])
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("This user name is taken: choose another.")
+            raise forms.ValidationError(gettext("This user name is taken: choose another."))
         return username
 
     def clean(self):
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ: type the same one twice.")
+            self.add_error("password2", gettext("The two passwords differ: type the same one twice."))
         elif first:
             candidate = User(username=cleaned.get("username") or "", email=self.email)
             try:

@@ -11,19 +11,20 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    MEMBER = "member", "Member"
-    ADMIN = "admin", "Admin"
-    VIEWER = "viewer", "Viewer"
+    MEMBER = "member", _("Member")
+    ADMIN = "admin", _("Admin")
+    VIEWER = "viewer", _("Viewer")
 
 
 class Membership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     # May send work through the team's Miaohua account when they have none of their own (chosen by an admin).
-    uses_team_account = models.BooleanField("may use the team account", default=False)
+    uses_team_account = models.BooleanField(_("may use the team account"), default=False)
     # Quotas: None = the team's default (TeamSettings); a number = this member's own limit (0 = nothing).
     images_per_day = models.PositiveIntegerField(null=True, blank=True)
     images_per_month = models.PositiveIntegerField(null=True, blank=True)
@@ -50,7 +51,7 @@ class TeamSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "team settings"
+        verbose_name = verbose_name_plural = _("team settings")
 
     def __str__(self) -> str:
         return "Team settings"
@@ -71,9 +72,7 @@ class Invitation(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     uses_team_account = models.BooleanField(default=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -86,7 +85,7 @@ class Invitation(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Invitation for {self.email}"
+        return f"Invitation for {self.email}"  # stored in the audit log in English (audit.models)
 
     @staticmethod
     def new_token() -> str:
@@ -101,8 +100,8 @@ class QuotaAlert(models.Model):
     """Admins were told that this member passed 80 % of this quota in this period (once per period)."""
 
     class Kind(models.TextChoices):
-        DAY = "day", "Images per day"
-        MONTH = "month", "Images per month"
+        DAY = "day", _("Images per day")
+        MONTH = "month", _("Images per month")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=5, choices=Kind.choices)

@@ -26,23 +26,35 @@ from django.db.models.functions import Coalesce, StrIndex, Substr, TruncDay, Tru
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, ngettext, pgettext_lazy
 
 from generation import catalog
 from generation.models import GenerationTask
 from miaohua_site.params import date_range, day_start, parse_id
 from training.models import TrainingJob
 
-PERIODS = {"day": "Day", "week": "Week", "month": "Month"}
+PERIODS = {"day": gettext_lazy("Day"), "week": gettext_lazy("Week"), "month": gettext_lazy("Month")}
 _TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
-BREAKDOWNS = {"member": "Member", "model": "Model", "lora": "LoRA"}
-WORDS = {"member": ("member", "members"), "model": ("model", "models"), "lora": ("LoRA", "LoRAs")}  # in a sentence
+BREAKDOWNS = {"member": gettext_lazy("Member"), "model": gettext_lazy("Model"), "lora": "LoRA"}
+WORDS = {  # in a sentence
+    "member": (pgettext_lazy("usage breakdown", "member"), pgettext_lazy("usage breakdown", "members")),
+    "model": (pgettext_lazy("usage breakdown", "model"), pgettext_lazy("usage breakdown", "models")),
+    "lora": ("LoRA", "LoRAs"),
+}
+# The CSV's column headers and its "breakdown" column stay in English whatever the page's language: the file is
+# machine-read (scripts, spreadsheets' lookups), the same for everyone.
+CSV_BREAKDOWNS = {"member": "Member", "model": "Model", "lora": "LoRA"}
 _KEY_FIELD = {"member": "owner_id", "model": "model_name", "lora": "lora_versionid"}
 DEFAULT_DAYS = 30
 MAX_PERIODS = 400  # bars in the chart and rows in the table
 TOP = 5  # the chart and the table show the top five of the breakdown and "Other"
-OTHER = "Other"
+OTHER = gettext_noop("Other")  # translated when a report is made (in the request)
 MAX_REASONS = 30
 REASON_CHARS = 300
+# Reasons of the failures table that are no failure's message: shown translated (|stored_message).
+NO_REASON = gettext_noop("No reason recorded")
+NO_IMAGES = gettext_noop("No images in this range")  # the empty chart
+OTHER_REASONS = gettext_noop("Other reasons")
 
 
 # --- Filters, as they live in the URL -------------------------------------------------------------------------
@@ -74,20 +86,24 @@ class UsageFilters:
             start = end
         period = (params.get("period") or "").strip() or default_period(start, end)
         if period not in PERIODS:
-            errors["period"] = "Choose day, week or month."
+            errors["period"] = gettext("Choose day, week or month.")
             period = default_period(start, end)
         breakdown = (params.get("breakdown") or default_breakdown).strip()
         if breakdown not in BREAKDOWNS:
-            errors["breakdown"] = "Choose member, model or LoRA."
+            errors["breakdown"] = gettext("Choose member, model or LoRA.")
             breakdown = default_breakdown
         raw_member = (params.get("member") or "").strip()
         member = parse_id(raw_member)
         if raw_member and member is None:
-            errors["member"] = "Choose a person from the list."
+            errors["member"] = gettext("Choose a person from the list.")
         filters = cls(start, end, period, breakdown, member, errors)
         if "period" not in errors and len(period_starts(filters)) > MAX_PERIODS:
-            instead = {"day": "week or month, or ", "week": "month, or "}.get(period, "")
-            errors["period"] = f"That is more than {MAX_PERIODS} {period}s: choose {instead}a shorter range."
+            too_many = {
+                "day": gettext("That is more than %(max)s days: choose week or month, or a shorter range."),
+                "week": gettext("That is more than %(max)s weeks: choose month, or a shorter range."),
+                "month": gettext("That is more than %(max)s months: choose a shorter range."),
+            }
+            errors["period"] = too_many[period] % {"max": MAX_PERIODS}
         return filters
 
     def query(self) -> str:
@@ -288,7 +304,7 @@ def usage_report(
         key.series = index
     columns = ranked[:TOP]
     if len(ranked) > TOP:
-        other = Key("", OTHER, series=TOP)
+        other = Key("", gettext(OTHER), series=TOP)
         for key in ranked[TOP:]:
             other.counts.add(key.counts)
         columns = [*columns, other]
@@ -321,8 +337,8 @@ def _names(breakdown: str, values: set[str], *, people: dict | None, lora_accoun
         found = _usernames((int(value) for value in values if value.isdigit()), people)
         return {str(pk): username for pk, username in found.items()}
     if breakdown == "model":
-        return {"": "(no model)"}
-    return {**lora_names(values - {""}, account=lora_account), "": "No LoRA"}
+        return {"": gettext("(no model)")}
+    return {**lora_names(values - {""}, account=lora_account), "": gettext("No LoRA")}
 
 
 def lora_names(versionids: set[str], *, account=None) -> dict[str, str]:
@@ -359,7 +375,7 @@ def first_sentence(message: str) -> str:
     """The reason of a failure message: its first sentence, blanks made single, at most 300 characters."""
     text = " ".join((message or "").split())
     text = _SENTENCE_END.split(text, maxsplit=1)[0].strip()
-    return text[:REASON_CHARS] or "No reason recorded"
+    return text[:REASON_CHARS] or NO_REASON
 
 
 def failures_by_reason(filters: UsageFilters, *, owner_id: int | None) -> tuple[list[Reason], int]:
@@ -394,7 +410,7 @@ def failures_by_reason(filters: UsageFilters, *, owner_id: int | None) -> tuple[
         rest = reasons[MAX_REASONS - 1 :]
         reasons = [
             *reasons[: MAX_REASONS - 1],
-            Reason("Other reasons", sum(r.count for r in rest), max(r.last for r in rest)),
+            Reason(OTHER_REASONS, sum(r.count for r in rest), max(r.last for r in rest)),
         ]
     return reasons, total
 
@@ -454,7 +470,7 @@ def training_report(filters: UsageFilters, *, owner_id: int | None, people: dict
             (TrainingLine(names.get(pk, f"#{pk}"), counts, sum(counts)) for pk, counts in owners.items()),
             key=lambda line: (-line.total, line.label.lower()),
         ),
-        total=TrainingLine("Total", total, sum(total)),
+        total=TrainingLine(gettext("Total"), total, sum(total)),
     )
 
 
@@ -498,7 +514,6 @@ class Chart:
     desc: str
     empty: bool
 
-
     def svg(self) -> SafeString:
         """The chart as inline SVG. Built here rather than in a template: a year of days is 365 bars, which the
         template language took ~0.3 s to write. Colours come from classes (static/usage.css), no inline style."""
@@ -539,7 +554,7 @@ class Chart:
         if self.empty:
             out.append(
                 f'<text class="empty" x="{n(self.middle)}" y="{n(self.empty_y)}" text-anchor="middle">'
-                "No images in this range</text>"
+                f"{escape(gettext(NO_IMAGES))}</text>"
             )
         out.append("</svg>")
         return mark_safe("\n".join(out))  # every text in it is escaped above
@@ -579,9 +594,13 @@ def bar_chart(usage: Usage) -> Chart:
             height = counts.images / top * plot_height
             y -= height
             segments.append(Segment(round(y, 2), round(height, 2), column.series, column.name, counts.images))
-        unit = "image" if row.total.images == 1 else "images"
         parts = ", ".join(f"{s.name} {s.value}" for s in segments)
-        title = f"{row.label}: {row.total.images} {unit}" + (f" ({parts})" if parts else "")
+        title = ngettext("%(label)s: %(n)s image", "%(label)s: %(n)s images", row.total.images) % {
+            "label": row.label,
+            "n": row.total.images,
+        }
+        if parts:
+            title = gettext("%(title)s (%(parts)s)") % {"title": title, "parts": parts}
         bars.append(Bar(round(_LEFT + index * slot + gap / 2, 2), round(max(slot - gap, 0.5), 2), title, segments))
     y_ticks = [(round(bottom - value / top * plot_height, 2), f"{value:,}") for value in range(0, top + 1, step)]
     every = max(1, math.ceil(len(usage.rows) / MAX_X_LABELS))
@@ -592,13 +611,21 @@ def bar_chart(usage: Usage) -> Chart:
     ]
     per = PERIODS[filters.period].lower()
     by = WORDS[filters.breakdown][0]
+    dates = {"start": filters.date_from.isoformat(), "end": filters.date_to.isoformat()}
     desc = (
-        f"{usage.total.images:,} images in all from {filters.date_from.isoformat()} to {filters.date_to.isoformat()}, "
-        f"one bar per {per}, stacked by {by}: "
-        + "; ".join(f"{column.name} {column.counts.images:,}" for column in usage.columns)
-        + ". The table below has the same numbers."
+        gettext(
+            "%(images)s images in all from %(start)s to %(end)s, one bar per %(per)s, stacked by %(by)s: %(list)s. "
+            "The table below has the same numbers."
+        )
+        % {
+            **dates,
+            "images": f"{usage.total.images:,}",
+            "per": per,
+            "by": by,
+            "list": "; ".join(f"{column.name} {column.counts.images:,}" for column in usage.columns),
+        }
         if usage.columns
-        else f"No images from {filters.date_from.isoformat()} to {filters.date_to.isoformat()}."
+        else gettext("No images from %(start)s to %(end)s.") % dates
     )
     return Chart(
         width=CHART_WIDTH,
@@ -615,7 +642,7 @@ def bar_chart(usage: Usage) -> Chart:
         bars=bars,
         y_ticks=y_ticks,
         x_labels=x_labels,
-        title=f"Images per {per} by {by}",
+        title=gettext("Images per %(per)s by %(by)s") % {"per": per, "by": by},
         desc=desc,
         empty=highest == 0,
     )
@@ -624,6 +651,7 @@ def bar_chart(usage: Usage) -> Chart:
 # --- CSV ------------------------------------------------------------------------------------------------------
 
 
+# In English on purpose (machine-read): see CSV_BREAKDOWNS.
 CSV_COLUMNS = ["period", "period start", "breakdown", "name", "id", "tasks", "images", "failed"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would take such a cell for a formula
 
@@ -639,7 +667,7 @@ def csv_text(usage: Usage) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    period, breakdown = usage.filters.period, BREAKDOWNS[usage.filters.breakdown]
+    period, breakdown = usage.filters.period, CSV_BREAKDOWNS[usage.filters.breakdown]
     for start, key, counts in sorted(usage.records, key=lambda r: (r[0], r[1].series, r[1].name)):
         row = [period, start.isoformat(), breakdown, key.name, key.value, counts.tasks, counts.images, counts.failed]
         writer.writerow([_cell(value) for value in row])
@@ -648,4 +676,3 @@ def csv_text(usage: Usage) -> str:
 
 def csv_filename(filters: UsageFilters) -> str:
     return f"miaohua-usage-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}-{filters.period}-{filters.breakdown}.csv"
-

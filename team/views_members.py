@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -69,9 +70,15 @@ def invite(request):
 def invitation_revoke(request, pk):
     invitation = selectors.invitation_or_404(pk)
     if members.invitation_revoke(invitation=invitation):
-        messages.success(request, f"The invitation for {invitation.email} was revoked; its link no longer works.")
+        messages.success(
+            request,
+            gettext("The invitation for %(email)s was revoked; its link no longer works.")
+            % {"email": invitation.email},
+        )
     else:
-        messages.info(request, f"The invitation for {invitation.email} was already used or revoked.")
+        messages.info(
+            request, gettext("The invitation for %(email)s was already used or revoked.") % {"email": invitation.email}
+        )
     return redirect("team_members")
 
 
@@ -87,7 +94,10 @@ def member_role(request, pk):
             form.add_error("role", str(exc))
         else:
             if changed:
-                messages.success(request, f"{member.get_username()} is now {form.cleaned_data['role']}.")
+                role = str(Role(form.cleaned_data["role"]).label).lower()
+                messages.success(
+                    request, gettext("%(name)s is now %(role)s.") % {"name": member.get_username(), "role": role}
+                )
             return redirect("team_members")
     return _page(request, row_errors={member.pk: form.errors.get("role")}, status=400)
 
@@ -99,20 +109,23 @@ def member_deactivate(request, pk):
     form = DeactivateForm(request.POST or None, member=member, by=request.user)
     refused = None
     if member.pk == request.user.pk:
-        refused = "You cannot deactivate yourself: ask another admin."
+        refused = gettext("You cannot deactivate yourself: ask another admin.")
     elif not member.is_active:
-        refused = f"{member.get_username()} is already deactivated."
+        refused = gettext("%(name)s is already deactivated.") % {"name": member.get_username()}
     if request.method == "POST" and refused is None and form.is_valid():
         try:
             counts = members.member_deactivate(member=member, receiver=form.cleaned_data["receiver"], by=request.user)
         except members.MemberError as exc:
             form.add_error(exc.field, str(exc))
         else:
+            receiver = form.cleaned_data["receiver"].get_username()
             messages.success(
                 request,
-                f"{member.get_username()} is deactivated and signed out. "
-                f"{counts['collections']} collection(s) and {counts['datasets']} dataset(s) went to "
-                f"{form.cleaned_data['receiver'].get_username()}; {counts['tasks']} queued task(s) were not sent.",
+                gettext(
+                    "%(name)s is deactivated and signed out. %(collections)s collection(s) and %(datasets)s "
+                    "dataset(s) went to %(receiver)s; %(tasks)s queued task(s) were not sent."
+                )
+                % {"name": member.get_username(), "receiver": receiver, **counts},
             )
             return redirect("team_members")
     status = 400 if request.method == "POST" else 200
@@ -125,7 +138,9 @@ def member_deactivate(request, pk):
 def member_reactivate(request, pk):
     member = selectors.member_or_404(pk)
     if members.member_reactivate(member=member):
-        messages.success(request, f"{member.get_username()} is active again and can sign in.")
+        messages.success(
+            request, gettext("%(name)s is active again and can sign in.") % {"name": member.get_username()}
+        )
     return redirect("team_members")
 
 
@@ -134,9 +149,9 @@ def member_reactivate(request, pk):
 def member_unlock(request, pk):
     member = selectors.member_or_404(pk)
     if members.member_unlock(member=member):
-        messages.success(request, f"{member.get_username()} can sign in again.")
+        messages.success(request, gettext("%(name)s can sign in again.") % {"name": member.get_username()})
     else:
-        messages.info(request, f"Sign-in was not paused for {member.get_username()}.")
+        messages.info(request, gettext("Sign-in was not paused for %(name)s.") % {"name": member.get_username()})
     return redirect("team_members")
 
 
@@ -172,7 +187,7 @@ def join(request, token):
             form.add_error(exc.field, str(exc))
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome to the team, {user.get_username()}.")
+            messages.success(request, gettext("Welcome to the team, %(name)s.") % {"name": user.get_username()})
             return redirect(reverse("home"))
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(request, "team/members_join.html", {"form": form, "invitation": invitation}, status=status)

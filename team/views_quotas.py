@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -57,9 +58,9 @@ def team_defaults(request):
     if not form.is_valid():
         return _page(request, team_form=form, status=400)
     if quotas.team_quotas_update(values=form.cleaned_data):
-        messages.success(request, "The team's default quotas are saved.")
+        messages.success(request, gettext("The team's default quotas are saved."))
     else:
-        messages.info(request, "The team's default quotas were already these.")
+        messages.info(request, gettext("The team's default quotas were already these."))
     return redirect("team_quotas")
 
 
@@ -73,9 +74,9 @@ def member_quotas(request, pk):
         return _page(request, bound_row=(user.pk, form), status=400)
     name = user.get_username()
     if quotas.member_quotas_update(user=user, values=form.cleaned_data):
-        messages.success(request, f"The quotas of {name} are saved.")
+        messages.success(request, gettext("The quotas of %(name)s are saved.") % {"name": name})
     else:
-        messages.info(request, f"The quotas of {name} were already these.")
+        messages.info(request, gettext("The quotas of %(name)s were already these.") % {"name": name})
     return redirect(f"{reverse('team_quotas')}#member-{user.pk}")
 
 
@@ -84,7 +85,7 @@ def member_quotas(request, pk):
 def alerts_seen(request):
     ids = int_list(request.POST, "alert") or None
     seen = quotas.quota_alerts_mark_seen(ids=ids)
-    messages.success(request, "Marked as seen." if seen else "Nothing left to mark.")
+    messages.success(request, gettext("Marked as seen.") if seen else gettext("Nothing left to mark."))
     return redirect("team_quotas")
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from miaohua_site.accounts.services import account_for_user
@@ -27,7 +28,7 @@ def _filters(request) -> tuple[selectors.UsageFilters, int | None, list]:
         return filters, user.pk, []
     people = selectors.people()
     if filters.member is not None and filters.member not in {person.pk for person in people}:
-        filters.errors["member"] = "Choose a person from the list."
+        filters.errors["member"] = gettext("Choose a person from the list.")
     return filters, filters.member, people
 
 

@@ -5,10 +5,12 @@ import json
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from miaohua_site.audit.models import AuditEvent
 
+# The CSV stays in English whatever the page's language (issue #11): its headers and action labels are read by
+# scripts and spreadsheets the same way for everyone, and it matches what the database stores.
 COLUMNS = ["when", "who", "action", "target type", "target id", "target", "from", "details"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would take such a cell for a formula
 
@@ -23,6 +25,11 @@ def _cell(value):
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def _english_action(event: AuditEvent) -> str:
+    with translation.override("en"):
+        return str(event.get_action_display())
+
+
 def csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow(COLUMNS)  # the BOM makes spreadsheet programs read UTF-8
@@ -30,7 +37,7 @@ def csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
         row = [
             timezone.localtime(event.at).isoformat(),
             event.actor_name,
-            event.get_action_display(),
+            _english_action(event),
             event.target_type,
             event.target_id,
             event.target_repr,

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.paging import decode_cursor, keyset_cursor
@@ -26,10 +27,10 @@ class AuditFilters:
         raw_actor = params.get("actor", "").strip()
         f.actor = parse_id(raw_actor)
         if raw_actor and f.actor is None:
-            f.errors["actor"] = "Choose a person from the list."
+            f.errors["actor"] = gettext("Choose a person from the list.")
         action = params.get("action", "").strip()
         if action and action not in AuditEvent.Action.values:
-            f.errors["action"] = "Choose an action from the list."
+            f.errors["action"] = gettext("Choose an action from the list.")
         f.action = action if action in AuditEvent.Action.values else ""
         f.date_from, f.date_to = date_range(params, f.errors)
         return f

@@ -6,7 +6,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from miaohua_site.accounts.security import client_ip
 from miaohua_site.audit.middleware import current_request
@@ -40,7 +40,8 @@ def _target(target) -> Target:
         return target
     if isinstance(target, str):
         return Target("", "", target)
-    return Target(target._meta.label_lower, str(target.pk), str(target))
+    with translation.override("en"):  # stored in English, shown in the reader's language (|stored_message)
+        return Target(target._meta.label_lower, str(target.pk), str(target))
 
 
 def record(action: str, *, actor=None, request=None, target=None, actor_name: str = "", **details) -> AuditEvent:

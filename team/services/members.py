@@ -17,11 +17,14 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext, gettext_noop
 
 from generation.models import Collection, GenerationTask
+from miaohua_site.accounts.language import language_of
 from miaohua_site.accounts.mail import MailNotSent, mail_connection, send_templated
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
+from miaohua_site.i18n import english, stored
 from team.models import Invitation, Membership, Role, invitation_token_hash
 from team.roles import role_of
 from training.models import Dataset, TrainingJob
@@ -54,7 +57,10 @@ def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def _send(*, subject_template: str, body_template: str, context: dict, to_email: str) -> tuple[bool, str]:
+def _send(
+    *, subject_template: str, body_template: str, context: dict, to_email: str, language: str | None = None
+) -> tuple[bool, str]:
+    """``language``: the recipient's; None = the page's (an invitation goes out in the inviting admin's)."""
     try:
         with mail_connection() as connection:
             send_templated(
@@ -63,9 +69,10 @@ def _send(*, subject_template: str, body_template: str, context: dict, to_email:
                 body_template=body_template,
                 context=context,
                 to_email=to_email,
+                language=language,
             )
     except MailNotSent as exc:
-        return False, str(exc) or "the mail server did not take it"
+        return False, str(exc) or gettext("the mail server did not take it")
     return True, ""
 
 
@@ -80,13 +87,10 @@ def _active_admins(*, lock: bool = False):
     return admins.select_for_update() if lock else admins
 
 
-def _refuse_last_admin(member, *, field: str, doing: str) -> None:
+def _refuse_last_admin(member, *, field: str, message: str) -> None:
     others = [user.pk for user in _active_admins(lock=True) if user.pk != member.pk]
     if member.is_staff and member.is_active and not others:
-        raise MemberError(
-            f"{member.get_username()} is the last active admin: make someone else an admin before {doing}.",
-            field=field,
-        )
+        raise MemberError(message % {"name": member.get_username()}, field=field)
 
 
 # --- Invitations ---------------------------------------------------------------------------------------------
@@ -110,11 +114,11 @@ def invitation_link(invitation: Invitation, request=None) -> str | None:
 def email_taken_reason(email: str) -> str | None:
     """Why this address cannot be invited (a user has it, or an invitation for it still works), or None."""
     if User.objects.filter(email__iexact=email).exists():
-        return "Someone in the team already has this email."
+        return gettext("Someone in the team already has this email.")
     if Invitation.objects.filter(
         email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).exists():
-        return "This email already has an invitation that still works: revoke it first to send a new one."
+        return gettext("This email already has an invitation that still works: revoke it first to send a new one.")
     return None
 
 
@@ -177,21 +181,23 @@ def invitation_for_token(token: str) -> Invitation:
     """The invitation a link names, if it still works; else InvitationUnusable saying why, plainly."""
     invitation = Invitation.objects.filter(token_hash=invitation_token_hash(token or "")).first()
     if invitation is None:
-        raise InvitationUnusable("This invitation link is not valid. Ask an admin of the team for a new one.")
+        raise InvitationUnusable(gettext("This invitation link is not valid. Ask an admin of the team for a new one."))
     if invitation.accepted_at is not None:
         raise InvitationUnusable(
-            "This invitation link was already used. Sign in, or ask an admin of the team for a new one."
+            gettext("This invitation link was already used. Sign in, or ask an admin of the team for a new one.")
         )
     if invitation.revoked_at is not None:
-        raise InvitationUnusable("This invitation was withdrawn by an admin. Ask them for a new one if you need it.")
+        raise InvitationUnusable(
+            gettext("This invitation was withdrawn by an admin. Ask them for a new one if you need it.")
+        )
     if invitation.expires_at <= timezone.now():
-        raise InvitationUnusable("This invitation link has expired. Ask an admin of the team for a new one.")
+        raise InvitationUnusable(gettext("This invitation link has expired. Ask an admin of the team for a new one."))
     return invitation
 
 
 class UsernameTaken(MemberError):
     def __init__(self):
-        super().__init__("This user name is taken: choose another.", field="username")
+        super().__init__(gettext("This user name is taken: choose another."), field="username")
 
 
 def member_create(
@@ -225,9 +231,9 @@ def invitation_accept(*, token: str, username: str, password: str):
         ).update(accepted_at=now)
         if not taken:
             invitation_for_token(token)  # says why (used meanwhile, revoked, expired)
-            raise InvitationUnusable("This invitation link was already used.")
+            raise InvitationUnusable(gettext("This invitation link was already used."))
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise MemberError("Someone in the team already has this invitation's email: sign in instead.")
+            raise MemberError(gettext("Someone in the team already has this invitation's email: sign in instead."))
         if User.objects.filter(username__iexact=username).exists():
             raise UsernameTaken()
         try:
@@ -252,14 +258,20 @@ def role_change(*, member, role: str) -> bool:
     """Set ``member``'s role; an admin is ``is_staff`` and a demoted one loses ``is_superuser`` too. The last
     active admin stays one (MemberError beside the role control). False when nothing changed."""
     if role not in Role.values:
-        raise MemberError("Choose member, admin or viewer.", field="role")
+        raise MemberError(gettext("Choose member, admin or viewer."), field="role")
     with transaction.atomic():
         member = User.objects.select_for_update().get(pk=member.pk)
         old = role_of(member)
         if old == role:
             return False
         if old == Role.ADMIN:
-            _refuse_last_admin(member, field="role", doing="changing this role")
+            _refuse_last_admin(
+                member,
+                field="role",
+                message=gettext(
+                    "%(name)s is the last active admin: make someone else an admin before changing this role."
+                ),
+            )
         membership = _membership(member)
         membership.role = role
         if role == Role.VIEWER:
@@ -313,7 +325,8 @@ def _handed_over_name(name: str, receiver, leaving) -> str:
     return candidate
 
 
-NOT_SENT = "Not sent: {name} was deactivated before this went to Miaohua."
+# Stored in the failed tasks' and trainings' error_message in English, shown translated (miaohua_site/i18n.py).
+NOT_SENT = stored(gettext_noop("Not sent: {name} was deactivated before this went to Miaohua."))
 
 
 def member_deactivate(*, member, receiver, by) -> dict:
@@ -321,16 +334,22 @@ def member_deactivate(*, member, receiver, by) -> dict:
     ``receiver``; their work not yet sent to Miaohua fails with a plain reason; their history stays.
     Returns the counts. Raises MemberError (field "receiver" or None)."""
     if member.pk == by.pk:
-        raise MemberError("You cannot deactivate yourself: ask another admin.")
+        raise MemberError(gettext("You cannot deactivate yourself: ask another admin."))
     if receiver is None or receiver.pk == member.pk or not receivers_for(member).filter(pk=receiver.pk).exists():
-        raise MemberError("Choose an active member to receive the collections and datasets.", field="receiver")
+        raise MemberError(gettext("Choose an active member to receive the collections and datasets."), field="receiver")
     now = timezone.now()
     with transaction.atomic():
         member = User.objects.select_for_update().get(pk=member.pk)
         if not member.is_active:
-            raise MemberError(f"{member.get_username()} is already deactivated.")
+            raise MemberError(gettext("%(name)s is already deactivated.") % {"name": member.get_username()})
         if member.is_staff:
-            _refuse_last_admin(member, field=None, doing="deactivating them")
+            _refuse_last_admin(
+                member,
+                field=None,
+                message=gettext(
+                    "%(name)s is the last active admin: make someone else an admin before deactivating them."
+                ),
+            )
         member.is_active = False
         member.save(update_fields=["is_active"])
         membership = _membership(member)
@@ -343,7 +362,7 @@ def member_deactivate(*, member, receiver, by) -> dict:
             collection.save(update_fields=["name", "owner"])
             collections += 1
         datasets = Dataset.objects.filter(created_by=member).update(created_by=receiver)
-        reason = NOT_SENT.format(name=member.get_username())
+        reason = english(NOT_SENT, name=member.get_username())
         tasks = GenerationTask.objects.filter(owner=member, state=GenerationTask.State.QUEUED).update(
             state=GenerationTask.State.FAILED, error_message=reason, finished_at=now
         )
@@ -396,14 +415,14 @@ def password_reset_link_send(*, member, by, request=None) -> Sent:
     """Django's reset link (default_token_generator; works once, until the password changes), emailed with the
     product's reset email and returned to show the admin."""
     if not member.is_active:
-        raise MemberError(f"{member.get_username()} is deactivated: reactivate them first.")
+        raise MemberError(gettext("%(name)s is deactivated: reactivate them first.") % {"name": member.get_username()})
     uid = urlsafe_base64_encode(force_bytes(member.pk))
     token = default_token_generator.make_token(member)
     url = _absolute(request, reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token}))
     with transaction.atomic():
         audit.record(AuditEvent.Action.PASSWORD_RESET_LINK_SENT, target=member, email=member.email)
     if not member.email:
-        return Sent(url=url, emailed=False, mail_error="they have no email address")
+        return Sent(url=url, emailed=False, mail_error=gettext("they have no email address"))
     host = request.get_host() if request is not None else "localhost"
     context = {
         "email": member.email,
@@ -420,5 +439,6 @@ def password_reset_link_send(*, member, by, request=None) -> Sent:
         body_template="registration/password_reset_email.html",
         context=context,
         to_email=member.email,
+        language=language_of(member),
     )
     return Sent(url=url, emailed=emailed, mail_error=error)

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext, pgettext
 
 from generation.models import GenerationTask
+from miaohua_site.accounts.language import language_of
+from miaohua_site.accounts.mail import MailNotSent, mail_connection, send_templated
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.params import day_start
@@ -196,31 +199,48 @@ def quota_status(user, *, now: datetime | None = None, limits: Limits | None = N
 
 
 def _images(n: int) -> str:
-    return f"{n:,} image" if n == 1 else f"{n:,} images"
+    return ngettext("%(n)s image", "%(n)s images", n) % {"n": f"{n:,}"}
 
 
 def _left(n: int) -> str:
-    return "none is left" if n == 0 else ("1 is left" if n == 1 else f"{n:,} are left")
+    if n == 0:
+        return gettext("none is left")
+    return ngettext("%(n)s is left", "%(n)s are left", n) % {"n": f"{n:,}"}
 
 
 def _used(n: int) -> str:
-    return "1 is used" if n == 1 else f"{n:,} are used"
+    return ngettext("%(n)s is used", "%(n)s are used", n) % {"n": f"{n:,}"}
+
+
+def _month_name(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "F")  # "June", "六月"
 
 
 def summary(status: QuotaStatus) -> str:
     """The Generate page's line: "Today 12 / 50 images · June 120 / 1,000 · 2 / 3 running · resets at 00:00"."""
     parts = []
     if status.day is not None:
-        parts.append(f"Today {status.day.used:,} / {status.day.limit:,} images")
-    if status.month is not None:
-        words = "" if status.day is not None else " images"
         parts.append(
-            f"{timezone.localtime(status.periods.month_start):%B} {status.month.used:,} / {status.month.limit:,}{words}"
+            gettext("Today %(used)s / %(limit)s images")
+            % {"used": f"{status.day.used:,}", "limit": f"{status.day.limit:,}"}
         )
+    if status.month is not None:
+        values = {
+            "month": _month_name(status.periods.month_start),
+            "used": f"{status.month.used:,}",
+            "limit": f"{status.month.limit:,}",
+        }
+        if status.day is not None:
+            parts.append(gettext("%(month)s %(used)s / %(limit)s") % values)
+        else:
+            parts.append(gettext("%(month)s %(used)s / %(limit)s images") % values)
     if status.in_flight is not None:
-        parts.append(f"{status.in_flight.used:,} / {status.in_flight.limit:,} running")
+        parts.append(
+            gettext("%(used)s / %(limit)s running")
+            % {"used": f"{status.in_flight.used:,}", "limit": f"{status.in_flight.limit:,}"}
+        )
     if status.day is not None:
-        parts.append("resets at 00:00")
+        parts.append(gettext("resets at 00:00"))
     elif status.month is not None:
         parts.append(resets_in_words(status.month))
     return " · ".join(parts)
@@ -228,22 +248,35 @@ def summary(status: QuotaStatus) -> str:
 
 def resets_in_words(quota: Quota) -> str:
     if quota.kind == "day":
-        return "resets at midnight"
+        return gettext("resets at midnight")
     local = timezone.localtime(quota.resets_at)
-    return f"resets on {local.day} {local:%B}"
+    return gettext("resets on %(date)s") % {"date": date_format(local, pgettext("day and month name", "j F"))}
 
 
 def refusal(quota: Quota) -> str:
     if quota.kind == "in_flight":
-        running = "1 task" if quota.used == 1 else f"{quota.used:,} tasks"
         if quota.limit == 0:
-            return "Your quota allows no tasks at the moment; ask an admin."
-        return f"You already have {running} running, your limit; wait for one to finish."
-    period = "daily" if quota.kind == "day" else "monthly"
-    return (
-        f"Your {period} quota is {_images(quota.limit)}; {_used(quota.used)}, so {_left(quota.left)} "
-        f"({resets_in_words(quota)}). Ask for fewer images or wait."
-    )
+            return gettext("Your quota allows no tasks at the moment; ask an admin.")
+        return ngettext(
+            "You already have %(n)s task running, your limit; wait for one to finish.",
+            "You already have %(n)s tasks running, your limit; wait for one to finish.",
+            quota.used,
+        ) % {"n": f"{quota.used:,}"}
+    values = {
+        "images": _images(quota.limit),
+        "used": _used(quota.used),
+        "left": _left(quota.left),
+        "resets": resets_in_words(quota),
+    }
+    if quota.kind == "day":
+        text = gettext(
+            "Your daily quota is %(images)s; %(used)s, so %(left)s (%(resets)s). Ask for fewer images or wait."
+        )
+    else:
+        text = gettext(
+            "Your monthly quota is %(images)s; %(used)s, so %(left)s (%(resets)s). Ask for fewer images or wait."
+        )
+    return text % values
 
 
 # --- Checking (inside generation_submit's transaction, after the quota lock) ----------------------------------
@@ -317,31 +350,56 @@ def quota_alerts_after(user, *, status: QuotaStatus | None, n_images: int) -> li
 
 
 def alert_text(alert: QuotaAlert) -> str:
-    period = "today" if alert.kind == QuotaAlert.Kind.DAY else f"in {alert.period_start:%B %Y}"
+    """The alert in a sentence, in the active language (the recipient's, in an email)."""
     share = round(100 * alert.used / alert.limit) if alert.limit else 100
-    return f"{alert.user.get_username()} has used {alert.used:,} of {alert.limit:,} images {period} ({share} %)."
+    values = {"name": alert.user.get_username(), "used": f"{alert.used:,}", "limit": f"{alert.limit:,}", "share": share}
+    if alert.kind == QuotaAlert.Kind.DAY:
+        return gettext("%(name)s has used %(used)s of %(limit)s images today (%(share)s %%).") % values
+    values["month"] = date_format(alert.period_start, "YEAR_MONTH_FORMAT")
+    return gettext("%(name)s has used %(used)s of %(limit)s images in %(month)s (%(share)s %%).") % values
 
 
 def quota_alert_notify(alert_id: int) -> int:
-    """Email every active admin with an address about one alert (a django-q2 job, enqueued on commit). A mail
-    server that refuses is logged: the submission that caused the alert is long stored."""
+    """Email every active admin with an address about one alert (a django-q2 job, enqueued on commit), each in
+    their own language. A mail server that refuses is logged: the submission that caused the alert is long
+    stored."""
     alert = QuotaAlert.objects.select_related("user").filter(pk=alert_id).first()
     if alert is None:
         return 0
     from django.contrib.auth import get_user_model
 
-    recipients = list(
-        get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").values_list("email", flat=True)
-    )
-    if not recipients:
+    admins = list(get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="").order_by("pk"))
+    if not admins:
         return 0
-    subject = f"Quota: {alert.user.get_username()} passed 80 % of their {alert.get_kind_display().lower()}"
-    body = f"{alert_text(alert)}\n\nQuotas are set on the team's quotas page ({reverse('team_quotas')}).\n"
-    try:  # one message per admin: no admin sees the others' addresses
-        return send_mass_mail([(subject, body, None, [address]) for address in recipients])
-    except Exception:  # noqa: BLE001 — any mail failure is logged, never raised into the queue
+    sent = 0
+    try:
+        with mail_connection() as connection:
+            for admin in admins:  # one message per admin: no admin sees the others' addresses
+                language = language_of(admin)
+                with translation.override(language):
+                    context = {
+                        "alert": alert,
+                        "name": alert.user.get_username(),
+                        "kind": str(alert.get_kind_display()).lower(),
+                        "text": alert_text(alert),
+                        "quotas_path": reverse("team_quotas"),
+                    }
+                try:
+                    send_templated(
+                        connection=connection,
+                        subject_template="team/quota_alert_subject.txt",
+                        body_template="team/quota_alert_email.txt",
+                        context=context,
+                        to_email=admin.email,
+                        language=language,
+                    )
+                except MailNotSent:
+                    logger.exception("team: the quota alert #%s could not be emailed to admin #%s", alert.pk, admin.pk)
+                else:
+                    sent += 1
+    except MailNotSent:
         logger.exception("team: the quota alert #%s could not be emailed", alert.pk)
-        return 0
+    return sent
 
 
 # --- Changing (the quotas page) --------------------------------------------------------------------------------

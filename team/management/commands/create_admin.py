@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
@@ -35,34 +36,45 @@ class Command(BaseCommand):
     def handle(self, *args, username, email, role, password_stdin, password_env, update, **options):
         username = username.strip()
         if not username:
-            raise CommandError("--username must not be empty.")
+            raise CommandError(_("--username must not be empty."))
         if email:
             try:
                 validate_email(email)
             except ValidationError:
-                raise CommandError(f"--email {email!r} is not an email address.") from None
+                raise CommandError(_("--email %(email)s is not an email address.") % {"email": repr(email)}) from None
         User = get_user_model()
         existing = User.objects.filter(username__iexact=username).first()
         if existing is not None and not update:
-            raise CommandError(f"The user name {existing.get_username()!r} is taken (--update changes that user).")
+            raise CommandError(
+                _("The user name %(name)s is taken (--update changes that user).")
+                % {"name": repr(existing.get_username())}
+            )
         password = self._password(password_stdin, password_env)
         candidate = existing or User(username=username, email=email)
         try:
             password_validation.validate_password(password, candidate)
         except ValidationError as exc:
-            raise CommandError("The password is refused: " + " ".join(exc.messages)) from None
+            raise CommandError(
+                _("The password is refused: %(reasons)s") % {"reasons": " ".join(exc.messages)}
+            ) from None
         if existing is None:
             try:
                 members.member_create(username=username, email=email, password=password, role=role, actor=None)
             except members.MemberError as exc:
                 raise CommandError(str(exc)) from None
-            self.stdout.write(self.style.SUCCESS(f"Created {username!r} ({role})."))
+            self.stdout.write(
+                self.style.SUCCESS(_("Created %(name)s (%(role)s).") % {"name": repr(username), "role": role})
+            )
             return
         try:
             self._update(existing, email=email, role=role, password=password)
         except members.MemberError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(self.style.SUCCESS(f"Updated {existing.get_username()!r} ({role})."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Updated %(name)s (%(role)s).") % {"name": repr(existing.get_username()), "role": role}
+            )
+        )
 
     def _update(self, existing, *, email: str, role: str, password: str) -> None:
         with transaction.atomic():
@@ -79,19 +91,19 @@ class Command(BaseCommand):
 
     def _password(self, from_stdin: bool, env_name: str | None) -> str:
         if from_stdin and env_name:
-            raise CommandError("Give the password one way: --password-stdin or --password-env, not both.")
+            raise CommandError(_("Give the password one way: --password-stdin or --password-env, not both."))
         if from_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         elif env_name:
             if env_name not in os.environ:
-                raise CommandError(f"The environment variable {env_name} is not set.")
+                raise CommandError(_("The environment variable %(name)s is not set.") % {"name": env_name})
             password = os.environ[env_name]
         elif sys.stdin.isatty():
-            password = getpass.getpass("Password: ")
-            if getpass.getpass("Password again: ") != password:
-                raise CommandError("The two passwords differ.")
+            password = getpass.getpass(_("Password: "))
+            if getpass.getpass(_("Password again: ")) != password:
+                raise CommandError(_("The two passwords differ."))
         else:
-            raise CommandError("No password: use --password-stdin, --password-env NAME, or run it at a terminal.")
+            raise CommandError(_("No password: use --password-stdin, --password-env NAME, or run it at a terminal."))
         if not password:
-            raise CommandError("The password is empty.")
+            raise CommandError(_("The password is empty."))
         return password
