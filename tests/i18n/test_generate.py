@@ -166,7 +166,7 @@ def test_the_loading_message_and_the_lora_warning_in_chinese():
     with translation.override("zh-hans"):
         form.is_valid()
         assert form.errors["versionid"][-1] == (
-            "妙画的模型列表、LoRA 列表和输出尺寸仍在加载：你输入的内容都已保留，请稍后再次点击「生成」。"
+            "模型列表、LoRA 列表、输出尺寸仍在从妙画加载：你输入的内容都已保留，请稍后再次点击「生成」。"
         )
         assert "是为 {made_for} 制作的" in json.loads(form.lora_made_for_json)["message"]
     with translation.override("en"):
@@ -187,3 +187,23 @@ def test_plural_of_the_controlnet_limit(chinese, owner, simulator_url):
     chinese.cookies["django_language"] = "en"
     assert "At most 3 ControlNets per task." in chinese.get(reverse("controlnet_unit"),
                                                             {"present": ["0", "1", "2"]}).content.decode()
+
+
+def test_a_picker_on_its_way_says_so_in_chinese_with_a_stored_english_error():
+    from django.template.loader import render_to_string
+
+    from generation import catalog
+    from generation.catalog import Picker
+
+    with translation.override("zh-hans"):
+        loading = render_to_string("_picker_wait.html", {"picker": Picker("models", "loading")})
+        slow = render_to_string("_picker_wait.html", {"picker": Picker("loras", "slow")})
+        failed = render_to_string("_picker_wait.html", {"picker": Picker("sizes", "error", error=catalog.UNEXPECTED)})
+    assert "模型列表正在从妙画加载…" in loading
+    assert "LoRA 列表仍未送达：妙画响应较慢，或后台任务繁忙。" in slow
+    assert "输出尺寸未能从妙画获取：无法读取列表（我们这边出现了意外错误），请重试。" in failed
+    assert ">重试</button>" in failed
+    with translation.override("en"):
+        picker = Picker("sizes", "error", error=catalog.UNEXPECTED)
+        english_failed = render_to_string("_picker_wait.html", {"picker": picker})
+    assert "Miaohua did not send the output sizes: The list could not be read" in english_failed
