@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django_q.tasks import async_task
 
 from miaohua_site.accounts.models import UpstreamAccount
@@ -54,15 +56,25 @@ NAMES = {
 }
 
 PICKER_LABELS = {
-    "models": "the model list",
-    "loras": "the LoRA list",
-    "sizes": "the output sizes",
-    "controlnets": "the ControlNet types",
-    "train": "the training choices",
-    "results": "the catalog",
+    "models": _("the model list"),
+    "loras": _("the LoRA list"),
+    "sizes": _("the output sizes"),
+    "controlnets": _("the ControlNet types"),
+    "train": _("the training choices"),
+    "results": _("the catalog"),
 }
+# The Catalog page's tabs (generation.views_library.CATALOG_KINDS), translated where catalog.html shows them.
+CATALOG_KIND_NAMES = (
+    gettext_noop("Base models"),
+    gettext_noop("LoRAs"),
+    gettext_noop("My models"),
+    gettext_noop("Artist ControlNets"),
+    gettext_noop("Open-source ControlNets"),
+)
 
-UNEXPECTED = "The list could not be read (an unexpected error on our side); try again."
+# Stored in the cache (by a worker), shown in the reader's language with |stored_message.
+UNEXPECTED = gettext_noop("The list could not be read (an unexpected error on our side); try again.")
+NOT_ASKED = gettext_noop("The background worker could not be asked to fetch this list; try again.")
 
 
 def fresh_seconds() -> float:
@@ -238,7 +250,7 @@ def ensure(account: UpstreamAccount, specs: list[Spec], *, force: bool = False) 
     except Exception:  # the broker is down: say so beside the pickers rather than spin
         logger.exception("catalog: could not ask the worker to refresh %s", asked)
         for spec in asked:
-            _store_error(spec, account, "The background worker could not be asked to fetch this list; try again.")
+            _store_error(spec, account, NOT_ASKED)
     return _read(account, keys)
 
 
@@ -378,7 +390,7 @@ class Picker:
 
     @property
     def label(self) -> str:
-        return PICKER_LABELS.get(self.name, "the list")
+        return PICKER_LABELS.get(self.name, _("the list"))
 
     @property
     def retry_url(self) -> str:

@@ -4,6 +4,8 @@ import json
 import uuid
 
 from django import forms
+from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from generation import vendor_rules as rules
 from miaohua_site.forms import StudioForm
@@ -14,12 +16,18 @@ SAME_AS_INIT = ""
 
 # The Generate form's pickers whose choices come from a vendor catalog (generation.catalog.GENERATE_PICKERS).
 PICKER_WORDS = {
-    "models": "model list",
-    "loras": "LoRA list",
-    "sizes": "output sizes",
-    "controlnets": "ControlNet types",
+    "models": _("model list"),
+    "loras": _("LoRA list"),
+    "sizes": _("output sizes"),
+    "controlnets": _("ControlNet types"),
 }
-LOADING = "Miaohua's {lists} {verb} still loading: everything you entered is kept — press Generate again in a moment."
+PLURAL_WORDS = {"sizes", "controlnets"}  # "are" in English even alone
+LOADING_ONE = _(
+    "Miaohua's {lists} is still loading: everything you entered is kept — press Generate again in a moment."
+)
+LOADING_MANY = _(
+    "Miaohua's {lists} are still loading: everything you entered is kept — press Generate again in a moment."
+)
 
 
 def _number(widget_step=None, **attrs):
@@ -40,7 +48,10 @@ class ImageSourceMixin:
 
 
 def lora_mismatch_message(lora: str, made_for: str, chosen: str) -> str:
-    return f"The LoRA {lora} was made for {made_for}, not {chosen}: choose {made_for} for the results it was made for."
+    return gettext(
+        "The LoRA %(lora)s was made for %(made_for)s, not %(chosen)s: choose %(made_for)s for the results it was "
+        "made for."
+    ) % {"lora": lora, "made_for": made_for, "chosen": chosen}
 
 
 class GenerateForm(ImageSourceMixin, StudioForm):
@@ -49,25 +60,25 @@ class GenerateForm(ImageSourceMixin, StudioForm):
     idempotency_key = forms.UUIDField(
         widget=forms.HiddenInput,
         error_messages={
-            "required": "This form has lost its one-time key (a hidden field): reload the page and submit again.",
-            "invalid": "This form's one-time key (a hidden field) is damaged: reload the page and submit again.",
+            "required": _("This form has lost its one-time key (a hidden field): reload the page and submit again."),
+            "invalid": _("This form's one-time key (a hidden field) is damaged: reload the page and submit again."),
         },
     )
-    versionid = forms.ChoiceField(label="Base model", widget=forms.RadioSelect)
+    versionid = forms.ChoiceField(label=_("Base model"), widget=forms.RadioSelect)
     prompt = forms.CharField(
-        label="Prompt",
+        label=_("Prompt"),
         max_length=rules.PROMPT_MAX,
         widget=forms.Textarea(
             attrs={
                 "rows": 4,
                 "maxlength": rules.PROMPT_MAX,
                 "data-counter": "",
-                "placeholder": "A lighthouse on a cliff at dusk, volumetric light",
+                "placeholder": _("A lighthouse on a cliff at dusk, volumetric light"),
             }
         ),
     )
     neg_prompt = forms.CharField(
-        label="Negative prompt",
+        label=_("Negative prompt"),
         max_length=rules.PROMPT_MAX,
         required=False,
         widget=forms.Textarea(
@@ -75,88 +86,93 @@ class GenerateForm(ImageSourceMixin, StudioForm):
                 "rows": 2,
                 "maxlength": rules.PROMPT_MAX,
                 "data-counter": "",
-                "placeholder": "What to keep out: blurry, text, watermark",
+                "placeholder": _("What to keep out: blurry, text, watermark"),
             }
         ),
     )
-    n_images = forms.IntegerField(label="Images", min_value=1, max_value=8, initial=2, widget=_number(min=1, max=8))
+    n_images = forms.IntegerField(label=_("Images"), min_value=1, max_value=8, initial=2, widget=_number(min=1, max=8))
     scale = forms.IntegerField(
-        label="Guidance scale", min_value=1, max_value=20, initial=7, widget=_number(min=1, max=20)
+        label=_("Guidance scale"), min_value=1, max_value=20, initial=7, widget=_number(min=1, max=20)
     )
     ddim_steps = forms.IntegerField(
-        label="Steps",
+        label=_("Steps"),
         min_value=rules.STEPS[0],
         max_value=rules.STEPS[1],
         initial=50,
         widget=_number(min=rules.STEPS[0], max=rules.STEPS[1]),
     )
     select_seed = forms.IntegerField(
-        label="Seed",
+        label=_("Seed"),
         min_value=-1,
         max_value=rules.SEED[1],
         initial=-1,
         widget=_number(min=-1, max=rules.SEED[1]),
-        help_text="-1 picks a random seed.",
+        help_text=_("-1 picks a random seed."),
     )
-    keep_seed = forms.BooleanField(label="Keep this seed", required=False)
-    output_size = forms.ChoiceField(label="Output size", required=False)
+    keep_seed = forms.BooleanField(label=_("Keep this seed"), required=False)
+    output_size = forms.ChoiceField(label=_("Output size"), required=False)
     width = forms.IntegerField(
-        label="Width",
+        label=_("Width"),
         required=False,
         min_value=rules.SIDE[0],
         max_value=rules.SIDE[1],
-        widget=_number(8, min=rules.SIDE[0], max=rules.SIDE[1], placeholder="Width"),
+        widget=_number(8, min=rules.SIDE[0], max=rules.SIDE[1], placeholder=_("Width")),
     )
     height = forms.IntegerField(
-        label="Height",
+        label=_("Height"),
         required=False,
         min_value=rules.SIDE[0],
         max_value=rules.SIDE[1],
-        widget=_number(8, min=rules.SIDE[0], max=rules.SIDE[1], placeholder="Height"),
+        widget=_number(8, min=rules.SIDE[0], max=rules.SIDE[1], placeholder=_("Height")),
     )
     add_prompt = forms.BooleanField(
-        label="Let Miaohua improve my prompt",
+        label=_("Let Miaohua improve my prompt"),
         required=False,
-        help_text="The vendor rewrites the prompt with its language model (slower).",
+        help_text=_("The vendor rewrites the prompt with its language model (slower)."),
     )
     mode = forms.ChoiceField(
-        label="Mode",
-        choices=[("txt2img", "Text to image"), ("img2img", "Image to image")],
+        label=_("Mode"),
+        choices=[("txt2img", _("Text to image")), ("img2img", _("Image to image"))],
         initial="txt2img",
         widget=forms.RadioSelect,
         error_messages={
-            "required": "Choose a mode: text to image or image to image.",
-            "invalid_choice": "Choose a mode: text to image or image to image (“%(value)s” is neither).",
+            "required": _("Choose a mode: text to image or image to image."),
+            "invalid_choice": _("Choose a mode: text to image or image to image (“%(value)s” is neither)."),
         },
     )
     init_image = forms.FileField(
-        label="Init image",
+        label=_("Init image"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
     )
-    init_image_input = IdField(required=False, what="The chosen init image")
-    init_image_from = IdField(required=False, what="The chosen init image")
+    init_image_input = IdField(required=False, what=_("The chosen init image"))
+    init_image_from = IdField(required=False, what=_("The chosen init image"))
     strength = forms.FloatField(
-        label="Image strength",
+        label=_("Image strength"),
         min_value=0,
         max_value=1,
         initial=0.6,
         required=False,
         widget=_number(0.05, min=0, max=1),
-        help_text="How much of the init image to keep (0–1).",
+        help_text=_("How much of the init image to keep (0–1)."),
     )
-    lora_versionid = forms.ChoiceField(label="LoRA", required=False)
+    lora_versionid = forms.ChoiceField(label=_("LoRA"), required=False)
     lora_weight = forms.FloatField(
-        label="LoRA weight", min_value=0, max_value=2, initial=0.8, required=False, widget=_number(0.05, min=0, max=2)
+        label=_("LoRA weight"),
+        min_value=0,
+        max_value=2,
+        initial=0.8,
+        required=False,
+        widget=_number(0.05, min=0, max=2),
     )
     sensitive_limit_value = forms.FloatField(
-        label="Content filter strictness",
+        label=_("Content filter strictness"),
         min_value=0,
         max_value=1,
         initial=0,
         required=False,
         widget=_number(0.05, min=0, max=1),
-        help_text="0 is Miaohua's default; higher is stricter. Saved for you.",
+        help_text=_("0 is Miaohua's default; higher is stricter. Saved for you."),
     )
 
     def __init__(self, *args, base_models=(), loras=(), private_models=(), resolutions=None, loading=(), **kwargs):
@@ -166,17 +182,17 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         self.loading = set(loading)
         self.base_models = {m.versionid: m for m in base_models}
         self.fields["versionid"].choices = [(m.versionid, m.model_name) for m in base_models]
-        lora_choices = [("", "None")]
+        lora_choices = [("", pgettext("no LoRA", "None"))]
         if private_models:
-            lora_choices.append(("Your models", [(m.versionid, m.model_name) for m in private_models]))
+            lora_choices.append((gettext("Your models"), [(m.versionid, m.model_name) for m in private_models]))
         if loras:
-            lora_choices.append(("Public LoRAs", [(m.versionid, m.model_name) for m in loras]))
+            lora_choices.append((gettext("Public LoRAs"), [(m.versionid, m.model_name) for m in loras]))
         self.fields["lora_versionid"].choices = lora_choices
         self.presets = self._presets(resolutions or {})
         self.fields["output_size"].choices = [
-            (SAME_AS_INIT, "Same as the init image (image to image)"),
+            (SAME_AS_INIT, gettext("Same as the init image (image to image)")),
             *[(ratio, [(size, size.replace("x", " × ")) for size in sizes]) for ratio, sizes in self.presets.items()],
-            (CUSTOM, "Custom…"),
+            (CUSTOM, gettext("Custom…")),
         ]
         self.lora_models = {m.versionid: m for m in [*loras, *private_models]}
         if not self.is_bound and not self.initial.get("versionid") and self.initial.get("lora_versionid"):
@@ -201,7 +217,7 @@ class GenerateForm(ImageSourceMixin, StudioForm):
             size = self.initial.get("output_size")
             if not self.is_bound and size and all(size not in sizes for sizes in self.presets.values()):
                 self.initial["output_size"] = CUSTOM  # a size that is no preset: show it in the custom fields
-                self.initial["width"], _, self.initial["height"] = size.partition("x")
+                self.initial["width"], _x, self.initial["height"] = size.partition("x")
         # A list still loading keeps the value as it is (a placeholder carries it) until the list is here.
         for picker, name in (("models", "versionid"), ("loras", "lora_versionid"), ("sizes", "output_size")):
             value = self[name].value() if picker in self.loading else None
@@ -296,40 +312,48 @@ class GenerateForm(ImageSourceMixin, StudioForm):
         data = super().clean()
         mode = data.get("mode")
         size = data.get("output_size")
+        sides = {"min": rules.SIDE[0], "max": rules.SIDE[1]}
         if size == CUSTOM:
             width, height = data.get("width"), data.get("height")
             if not width and "width" not in self.errors:
-                self.add_error("width", f"Enter a width of {rules.SIDE[0]}–{rules.SIDE[1]} pixels.")
+                self.add_error("width", gettext("Enter a width of %(min)s–%(max)s pixels.") % sides)
             if not height and "height" not in self.errors:
-                self.add_error("height", f"Enter a height of {rules.SIDE[0]}–{rules.SIDE[1]} pixels.")
+                self.add_error("height", gettext("Enter a height of %(min)s–%(max)s pixels.") % sides)
             if width and height:
                 data["output_size"] = f"{width}x{height}"
         elif size == SAME_AS_INIT and mode != "img2img":
-            self.add_error("output_size", "Choose an output size: only image to image can keep the init image's size.")
+            self.add_error(
+                "output_size", gettext("Choose an output size: only image to image can keep the init image's size.")
+            )
         elif size and not _fits(size):
             self.add_error(
-                "output_size", f"Each side must be {rules.SIDE[0]}–{rules.SIDE[1]} pixels (what Miaohua accepts)."
+                "output_size", gettext("Each side must be %(min)s–%(max)s pixels (what Miaohua accepts).") % sides
             )
         if mode == "img2img":
             given = data.get("init_image") or data.get("init_image_input") or data.get("init_image_from")
             if not given and "init_image" not in self.errors:  # a refused upload already says why
                 self.add_error(
-                    "init_image", "Image to image needs an init image: upload one or pick one from your history."
+                    "init_image",
+                    gettext("Image to image needs an init image: upload one or pick one from your history."),
                 )
             if data.get("strength") is None and "strength" not in self.errors:
-                self.add_error("strength", "Enter an image strength between 0 and 1.")
+                self.add_error("strength", gettext("Enter an image strength between 0 and 1."))
         if data.get("lora_versionid") and data.get("lora_weight") is None and "lora_weight" not in self.errors:
-            self.add_error("lora_weight", "Enter a LoRA weight between 0 and 2.")
+            self.add_error("lora_weight", gettext("Enter a LoRA weight between 0 and 2."))
         waiting = self.waiting_for()
         if waiting:
-            words = [PICKER_WORDS[picker] for picker in waiting]
-            lists = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-            verb = "is" if len(words) == 1 and not lists.endswith("s") else "are"
-            self.add_error("versionid", LOADING.format(lists=lists, verb=verb))
+            words = [str(PICKER_WORDS[picker]) for picker in waiting]
+            if len(words) == 1:
+                lists = words[0]
+            else:
+                separator = pgettext("between the items of a list", ", ")
+                lists = gettext("%(items)s and %(last)s") % {"items": separator.join(words[:-1]), "last": words[-1]}
+            one = len(waiting) == 1 and waiting[0] not in PLURAL_WORDS
+            self.add_error("versionid", str(LOADING_ONE if one else LOADING_MANY).format(lists=lists))
         return data
 
 
-SMALL_SIZE_WARNING = (
+SMALL_SIZE_WARNING = _(
     "A side below {floor} pixels is outside Miaohua's documented range ({floor}–{top}). Miaohua accepts it today, "
     "but the picture may come out less detailed."
 )
@@ -362,16 +386,26 @@ def _fits(size: str) -> bool:
 class ControlNetForm(ImageSourceMixin, StudioForm):
     """One ControlNet unit (prefix `cn-<i>`); processor choices and options depend on the type."""
 
-    cn = forms.ChoiceField(label="Type")
-    control_processor = forms.ChoiceField(label="Processor", required=False)
+    cn = forms.ChoiceField(label=_("Type"))
+    control_processor = forms.ChoiceField(label=_("Processor"), required=False)
     low_threshold = forms.IntegerField(
-        label="Low threshold", min_value=1, max_value=255, initial=100, required=False, widget=_number(min=1, max=255)
+        label=_("Low threshold"),
+        min_value=1,
+        max_value=255,
+        initial=100,
+        required=False,
+        widget=_number(min=1, max=255),
     )
     high_threshold = forms.IntegerField(
-        label="High threshold", min_value=1, max_value=255, initial=200, required=False, widget=_number(min=1, max=255)
+        label=_("High threshold"),
+        min_value=1,
+        max_value=255,
+        initial=200,
+        required=False,
+        widget=_number(min=1, max=255),
     )
     down_sample_rate = forms.DecimalField(
-        label="Down-sample rate",
+        label=_("Down-sample rate"),
         min_value=1,
         max_value=8,
         decimal_places=2,
@@ -379,20 +413,22 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
         required=False,
         widget=_number(0.01, min=1, max=8),
     )
-    weight = forms.FloatField(label="Weight", min_value=0, max_value=2, initial=1, widget=_number(0.05, min=0, max=2))
+    weight = forms.FloatField(
+        label=_("Weight"), min_value=0, max_value=2, initial=1, widget=_number(0.05, min=0, max=2)
+    )
     guidance_start = forms.FloatField(
-        label="Start", min_value=0, max_value=1, initial=0, widget=_number(0.05, min=0, max=1)
+        label=_("Start"), min_value=0, max_value=1, initial=0, widget=_number(0.05, min=0, max=1)
     )
     guidance_end = forms.FloatField(
-        label="End", min_value=0, max_value=1, initial=1, widget=_number(0.05, min=0, max=1)
+        label=_("End"), min_value=0, max_value=1, initial=1, widget=_number(0.05, min=0, max=1)
     )
     image = forms.FileField(
-        label="Control image",
+        label=_("Control image"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
     )
-    image_input = IdField(required=False, what="The chosen control image")
-    image_from = IdField(required=False, what="The chosen control image")
+    image_input = IdField(required=False, what=_("The chosen control image"))
+    image_from = IdField(required=False, what=_("The chosen control image"))
 
     def __init__(self, *args, controlnets=(), loading=False, **kwargs):
         """``loading``: the ControlNet lists have not arrived yet; the unit keeps its type as it is meanwhile."""
@@ -425,14 +461,14 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
         cn = data.get("cn")
         start, end = data.get("guidance_start"), data.get("guidance_end")
         if start is not None and end is not None and start > end:
-            self.add_error("guidance_end", "The end must not come before the start.")
+            self.add_error("guidance_end", gettext("The end must not come before the start."))
         if cn in rules.CN_PROCESSORS and not data.get("control_processor") and "control_processor" not in self.errors:
-            self.add_error("control_processor", "Choose a processor.")
+            self.add_error("control_processor", gettext("Choose a processor."))
         low, high = data.get("low_threshold"), data.get("high_threshold")
         if cn == "canny" and low is not None and high is not None and low > high:
-            self.add_error("high_threshold", "The high threshold must be at least the low threshold.")
+            self.add_error("high_threshold", gettext("The high threshold must be at least the low threshold."))
         if not (data.get("image") or data.get("image_input") or data.get("image_from")) and "image" not in self.errors:
-            self.add_error("image", "Give this ControlNet an image: upload one or pick one from your history.")
+            self.add_error("image", gettext("Give this ControlNet an image: upload one or pick one from your history."))
         return data
 
     def vendor_config(self, img_ref: str) -> dict:
@@ -457,11 +493,11 @@ class ControlNetForm(ImageSourceMixin, StudioForm):
 
 class DescribeForm(ImageSourceMixin, StudioForm):
     image = forms.FileField(
-        label="Image",
+        label=_("Image"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
     )
-    image_from = IdField(required=False, what="The chosen image")
+    image_from = IdField(required=False, what=_("The chosen image"))
 
     def clean_image(self):
         return self._check_upload("image")
@@ -469,5 +505,5 @@ class DescribeForm(ImageSourceMixin, StudioForm):
     def clean(self):
         data = super().clean()
         if not data.get("image") and not data.get("image_from") and "image" not in self.errors:
-            self.add_error("image", "Upload an image or pick one from your history.")
+            self.add_error("image", gettext("Upload an image or pick one from your history."))
         return data

@@ -2,6 +2,7 @@
 form keeps across an error, and the form's initial values from an earlier task ("reuse these settings")."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from generation import services
 from generation.forms import CUSTOM, GenerateForm
@@ -65,7 +66,7 @@ def submit_from_form(*, user, form, units, resolve_image):
         init = _store_image(user, form, "init_image", resolve_image)
         if init is None:
             if "init_image" not in form.errors:  # one reason beside the field, not two
-                form.add_error("init_image", "This image is no longer available: upload it again.")
+                form.add_error("init_image", gettext("This image is no longer available: upload it again."))
             return None
         init_ref = init.reference
     units_with_refs = []
@@ -73,7 +74,7 @@ def submit_from_form(*, user, form, units, resolve_image):
         image = _store_image(user, unit, "image", resolve_image)
         if image is None:
             if "image" not in unit.errors:
-                unit.add_error("image", "This image is no longer available: upload it again.")
+                unit.add_error("image", gettext("This image is no longer available: upload it again."))
             return None
         units_with_refs.append((unit, image.reference))
     limit = form.cleaned_data.get("sensitive_limit_value")

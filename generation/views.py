@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -20,6 +21,7 @@ from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import shown
 from miaohua_site.params import int_param
 from miaohua_site.upstream.errors import UpstreamError, UpstreamTimeout
 from team.roles import can_generate
@@ -193,7 +195,7 @@ def generate_picker(request, name):
     catalog loads, else the real picker (or the reason it failed, with a retry) with status 286, ending the poll.
     ``status`` is the line that says how fresh the catalogs are, polled while a refresh runs."""
     if name not in (*catalog.GENERATE_PICKERS, "status"):
-        raise Http404("No such picker.")
+        raise Http404(gettext("No such picker."))
     only = None if name == "status" else [name]
     cats = catalog.generate_catalogs(request.upstream_account, only=only, force=request.GET.get("retry") == "1")
     if name == "status":
@@ -259,7 +261,7 @@ def task_retry(request, pk):
     try:
         new = services.generation_retry(task=task, user=request.user)
     except quotas.QuotaExceeded as refused:
-        messages.error(request, refused.message)
+        messages.error(request, shown(refused.message))
         return redirect(f"{reverse('generate')}?task={task.pk}#task-{task.pk}")
     return redirect(f"{reverse('generate')}?task={new.pk}#task-{new.pk}")
 
@@ -269,7 +271,7 @@ def task_retry(request, pk):
 def image_download(request, pk):
     image = get_object_or_404(selectors.images_visible_to(request.user), pk=pk)
     if not image.file:
-        raise Http404("This image is still being stored.")
+        raise Http404(gettext("This image is still being stored."))
     name = f"miaohua-{image.task_id}-{image.save_index}{image.file.name[image.file.name.rfind('.') :]}"
     return FileResponse(image.file.open("rb"), as_attachment=True, filename=name)
 
@@ -282,7 +284,7 @@ def image_file(request, pk, variant):
     image = selectors.image_file_for_user(request.user, pk, variant)
     field = {"original": image.file, "preview": image.preview, "thumb": image.thumbnail}.get(variant)
     if not field:
-        raise Http404("No such image.")
+        raise Http404(gettext("No such image."))
     response = FileResponse(field.open("rb"))
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -293,7 +295,7 @@ def image_file(request, pk, variant):
 def input_file(request, pk):
     source = selectors.input_image_for_user(request.user, pk).stored_file
     if not source:
-        raise Http404("No such image.")
+        raise Http404(gettext("No such image."))
     return FileResponse(source.open("rb"))
 
 
@@ -329,15 +331,16 @@ def describe(request):
     if request.method == "POST" and form.is_valid():
         source = _resolve_image(request.user, form.cleaned_data.get("image"), None, form.cleaned_data.get("image_from"))
         if source is None:
-            form.add_error("image", "Upload an image or pick one from your history.")
+            form.add_error("image", gettext("Upload an image or pick one from your history."))
         else:
             client = client_for_account(request.upstream_account, interactive=True)
             try:
                 caption = submission.image_describe(input_image=source, client=client)
             except UpstreamTimeout as exc:
-                error = exc.user_message  # "Miaohua took longer than 10 s to answer; try again."
+                error = shown(exc.user_message)  # "Miaohua took longer than 10 s to answer; try again."
             except UpstreamError as exc:
-                error = f"Miaohua could not describe this image: {exc.user_message}"
+                reason = shown(exc.user_message)
+                error = gettext("Miaohua could not describe this image: %(reason)s") % {"reason": reason}
             finally:
                 client.close()
     preview = None

@@ -50,7 +50,11 @@
       target.value = pick.dataset.pick;
       source.querySelectorAll("input[type=file]").forEach(function (f) { f.value = ""; });
       source.querySelectorAll("input[type=hidden][name$='_input']").forEach(function (f) { f.value = ""; });
-      source.querySelector("[data-preview]").innerHTML = '<img alt="Chosen image" src="' + pick.dataset.pickSrc + '">';
+      source.querySelector("[data-preview]").innerHTML = "";
+      var chosen = document.createElement("img");
+      chosen.alt = gettext("Chosen image");
+      chosen.src = pick.dataset.pickSrc;
+      source.querySelector("[data-preview]").appendChild(chosen);
     }
   });
 
@@ -62,7 +66,7 @@
       source.querySelectorAll("input[type=hidden]").forEach(function (f) { f.value = ""; });
       if (el.files && el.files[0]) {
         var img = document.createElement("img");
-        img.alt = "Chosen image";
+        img.alt = gettext("Chosen image");
         img.src = URL.createObjectURL(el.files[0]);
         var box = source.querySelector("[data-preview]");
         box.innerHTML = "";
@@ -180,7 +184,7 @@
   // A form is sent once: a double click does not send it twice (the idempotency key covers the rest).
   document.addEventListener("submit", function (event) {
     var button = event.target.querySelector("[data-once]");
-    if (button) { setTimeout(function () { button.disabled = true; button.textContent = "Sending…"; }, 0); }
+    if (button) { setTimeout(function () { button.disabled = true; button.textContent = gettext("Sending…"); }, 0); }
   });
 
   // History: multi-select with a bulk bar; filters apply as soon as they change.
@@ -212,8 +216,8 @@
     if (copy) {
       var source = document.getElementById(copy.dataset.copy);
       navigator.clipboard.writeText(source.textContent).then(function () {
-        copy.textContent = "Copied";
-        setTimeout(function () { copy.textContent = "Copy as JSON"; }, 1500);
+        copy.textContent = gettext("Copied");
+        setTimeout(function () { copy.textContent = gettext("Copy as JSON"); }, 1500);
       });
     }
   });

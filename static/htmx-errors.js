@@ -3,12 +3,15 @@
 (function () {
   "use strict";
 
-  var FALLBACK = {
-    400: "This request could not be used. Reload the page and try again.",
-    403: "You are not allowed to do this.",
-    404: "This is no longer there: reload the page.",
-    405: "This action is not available here: reload the page.",
-  };
+  function fallback(status) {
+    switch (status) {
+      case 400: return gettext("This request could not be used. Reload the page and try again.");
+      case 403: return gettext("You are not allowed to do this.");
+      case 404: return gettext("This is no longer there: reload the page.");
+      case 405: return gettext("This action is not available here: reload the page.");
+      default: return "";
+    }
+  }
 
   function messageOf(xhr) {
     var type = xhr.getResponseHeader("Content-Type") || "";
@@ -22,8 +25,12 @@
     }
     text = text.replace(/\s+/g, " ").trim();
     if (text && text.length <= 300) return text;
-    if (xhr.status >= 500) return "Something went wrong on our side (error " + xhr.status + "). Try again in a moment.";
-    return FALLBACK[xhr.status] || "The request was refused (error " + xhr.status + ").";
+    if (xhr.status >= 500) {
+      return interpolate(gettext("Something went wrong on our side (error %(status)s). Try again in a moment."),
+                         { status: xhr.status }, true);
+    }
+    return fallback(xhr.status) || interpolate(gettext("The request was refused (error %(status)s)."),
+                                               { status: xhr.status }, true);
   }
 
   function show(text) {
@@ -40,7 +47,7 @@
       var close = document.createElement("button");
       close.type = "button";
       close.className = "btn-close py-2";
-      close.setAttribute("aria-label", "Close");
+      close.setAttribute("aria-label", gettext("Close"));
       close.addEventListener("click", function () { box.remove(); });
       box.appendChild(message);
       box.appendChild(close);
@@ -53,6 +60,6 @@
     show(messageOf(event.detail.xhr));
   });
   document.addEventListener("htmx:sendError", function () {
-    show("The dashboard could not be reached. Check your connection, then try again.");
+    show(gettext("The dashboard could not be reached. Check your connection, then try again."));
   });
 })();

@@ -19,12 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
 from generation.models import GeneratedImage, GenerationTask, InputImage
 from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES  # larger or other files: sent as JPEG
 from miaohua_site.accounts.services import account_for_user, client_for_account
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.errors import UpstreamError, UpstreamUnavailable
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import NO_ANSWER, outcome_unknown, surely_not_done, unsent_message
@@ -36,10 +38,11 @@ logger = logging.getLogger(__name__)
 State = GenerationTask.State
 
 # What a failed task says, in plain words.
-NOT_CONNECTED = "Connect your Miaohua account (Settings) to generate images."
-TEAM_ACCOUNT_REFUSED = "You may no longer use the team's Miaohua account; connect your own (Settings)."
-INPUT_MISSING = "An input image is no longer available; pick it again."
-RETRYING = "{reason} Trying again shortly (attempt {attempt} of {attempts})."
+# Stored in English (a worker writes them), shown in the reader's language (miaohua_site.i18n).
+NOT_CONNECTED = gettext_noop("Connect your Miaohua account (Settings) to generate images.")
+TEAM_ACCOUNT_REFUSED = gettext_noop("You may no longer use the team's Miaohua account; connect your own (Settings).")
+INPUT_MISSING = gettext_noop("An input image is no longer available; pick it again.")
+RETRYING = stored(gettext_noop("{reason} Trying again shortly (attempt {attempt} of {attempts})."))
 
 # How many times a submission the vendor did nothing with is sent, and the longest pause between two.
 MAX_RETRY_DELAY_SECONDS = 30.0
@@ -118,9 +121,9 @@ def input_image_create(*, user, file) -> InputImage:
         with Image.open(file) as picture:
             format_, (width, height) = picture.format, picture.size
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError):
-        raise ValidationError("Upload a PNG, JPEG or WebP image.", code="not_an_image") from None
+        raise ValidationError(gettext("Upload a PNG, JPEG or WebP image."), code="not_an_image") from None
     if format_ not in UPLOAD_FORMATS:
-        raise ValidationError("Upload a PNG, JPEG or WebP image.", code="not_an_image")
+        raise ValidationError(gettext("Upload a PNG, JPEG or WebP image."), code="not_an_image")
     file.seek(0)
     image = InputImage(owner=user, width=width, height=height)
     name = getattr(file, "name", "") or f"input{image_files.FORMATS[format_]}"
@@ -135,9 +138,11 @@ def input_image_from_history(*, user, image: GeneratedImage) -> InputImage:
     from generation.selectors import images_visible_to
 
     if not images_visible_to(user).filter(pk=image.pk).exists():
-        raise PermissionDenied("Not an image you can see.")
+        raise PermissionDenied(gettext("Not an image you can see."))
     if not image.file:
-        raise ValidationError("This image has not been downloaded yet; try again in a moment.", code="not_stored")
+        raise ValidationError(
+            gettext("This image has not been downloaded yet; try again in a moment."), code="not_stored"
+        )
     return InputImage.objects.create(owner=user, source_image=image, width=image.width, height=image.height)
 
 
@@ -215,7 +220,7 @@ def _send_later(task: GenerationTask, claimed_at, exc: UpstreamError) -> str:
         submit_attempted_at=None,
         submit_attempts=attempt,
         retry_at=timezone.now() + timedelta(seconds=delay),
-        retry_reason=RETRYING.format(reason=reason.split(" — ")[0] + ".", attempt=attempt + 1, attempts=attempts),
+        retry_reason=english(RETRYING, reason=reason.split(" — ")[0] + ".", attempt=attempt + 1, attempts=attempts),
     )
     logger.info("generation: task #%s not taken (%s); again in %.0f s", task.pk, exc, delay)
     return "retry"
