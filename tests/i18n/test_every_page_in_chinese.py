@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from generation.models import Collection, GenerationTask
+from miaohua_site.simulator import catalog as simulator_catalog
 from miaohua_site.simulator.models import SimModel
 from tests.i18n.english import english_left, words_of
 from tests.test_crawl import SKIP_PREFIXES, World, _fills, _routes
@@ -34,6 +35,8 @@ def data_words() -> set[str]:
     for model in SimModel.objects.all():
         words |= words_of(*[getattr(model, f.attname) for f in model._meta.fields if f.get_internal_type() in
                             ("CharField", "TextField", "JSONField")])
+    # the simulator's own catalog texts (ControlNet names, processors, training options): the vendor's words
+    words |= words_of(*[repr(value) for name, value in vars(simulator_catalog).items() if name.isupper()])
     return words
 
 
