@@ -11,9 +11,11 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_noop
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.errors import (
     AccountLimit,
     ProtocolError,
@@ -27,10 +29,12 @@ from miaohua_site.workers.leases import Lease
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# What a call that did not go through says, in plain words.
-NOT_REACHED = "Miaohua could not be reached, so nothing was sent — try again."
-BUSY = "Miaohua was too busy to take it, so nothing was sent — try again in a moment."
-NO_ANSWER = "Miaohua did not answer; it may or may not have started — try again."
+# What a call that did not go through says, in plain words: stored in English on the task or the job, shown in the
+# reader's language (miaohua_site/i18n.py).
+NOT_REACHED = gettext_noop("Miaohua could not be reached, so nothing was sent — try again.")
+BUSY = gettext_noop("Miaohua was too busy to take it, so nothing was sent — try again in a moment.")
+NO_ANSWER = gettext_noop("Miaohua did not answer; it may or may not have started — try again.")
+UNSENT = stored(gettext_noop("{reason} Nothing was sent — try again."))
 
 # AccountLimit codes that mean "not now" rather than "not with this account" (digest: "Error codes").
 TOO_MANY_RUNNING = 123
@@ -83,7 +87,7 @@ def unsent_message(exc: UpstreamError) -> str:
         return NOT_REACHED
     if isinstance(exc, RateLimited):
         return BUSY
-    return f"{exc.user_message} Nothing was sent — try again."
+    return english(UNSENT, reason=english(exc.user_message))
 
 
 def work_under_lease(
