@@ -17,7 +17,9 @@ def test_search_open_favourite_and_collect_in_chinese(sign_in, owner, settings, 
     settings.MEDIA_ROOT = tmp_path / "media"
     now = timezone.now()
     make_task(owner, prompt="a blue whale in deep water", created_at=now - timedelta(minutes=9))
-    older = make_task(owner, prompt="a lighthouse on a cliff at dusk", n_images=2, created_at=now - timedelta(minutes=5))
+    older = make_task(
+        owner, prompt="a lighthouse on a cliff at dusk", n_images=2, created_at=now - timedelta(minutes=5)
+    )
     newer = make_task(owner, prompt="a lighthouse in the fog", n_images=1, created_at=now - timedelta(minutes=1))
 
     sign_in("owner", "owner-pass-123")
