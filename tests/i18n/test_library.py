@@ -205,3 +205,62 @@ def test_messages_after_moving_to_the_trash_are_in_chinese_with_counts(client, o
     assert "已将 2 个任务移到回收站，30 天内可以恢复。" in response.content.decode()
     response = client.post(reverse("tasks_restore"), {"task": [tasks[0].pk]}, headers=EN, follow=True)
     assert "Restored 1 task." in response.content.decode()
+
+
+LAYOUT = ("My queue", "Your tasks in progress", "Queue")  # the shared layout's, translated by its own part
+OTHERS = ("Use a date like",)  # miaohua_site/params.py: the date filters' message, not the library's
+
+
+def library_english(html: str, *data) -> list[str]:
+    from tests.i18n.english import english_left, words_of
+
+    left = english_left(html, words_of(*data))
+    return [text for text in left if not text.startswith(LAYOUT) and not any(o in text for o in OTHERS)]
+
+
+def test_no_english_of_ours_is_left_on_the_library_pages_in_their_many_states(client, owner, teammate, viewer,
+                                                                             media):
+    done = make_task(owner, prompt="a lighthouse at dusk", n_images=2)
+    failed = make_task(owner, prompt="a slow one", n_images=0, state=GenerationTask.State.FAILED,
+                       error_message=english(TIMED_OUT, minutes="15"))
+    missing = make_task(owner, prompt="a lost one", n_images=1)
+    missing.images.update(mirror_state=GeneratedImage.MirrorState.FAILED, thumbnail="",
+                          mirror_error=english(HOST_NOT_ALLOWED, host="evil.example"))
+    queued = make_task(owner, prompt="a waiting one", n_images=2, state=GenerationTask.State.QUEUED, finished_at=None)
+    queued.images.all().delete()
+    pending = make_task(owner, prompt="a running one", n_images=1, state=GenerationTask.State.PENDING,
+                        finished_at=None, wait_time=12.0, kind=GenerationTask.Kind.IMG2IMG)
+    pending.images.all().delete()
+    theirs = make_task(teammate, prompt="a shared fox", n_images=1)
+    mine = collections.collection_create(user=owner, name="Dusk", description="", is_shared=True)
+    collections.collection_add_images(user=owner, collection=mine, images=list(done.images.all()))
+    shared = collections.collection_create(user=teammate, name="Foxes", description="", is_shared=True)
+    collections.collection_add_images(user=teammate, collection=shared, images=list(theirs.images.all()))
+    make_task(owner, prompt="a deleted one", n_images=1, deleted_at=timezone.now())
+    data = ["one lighthouse dusk slow lost waiting running shared fox deleted Dusk Foxes Artist evil example owner",
+            "teammate viewer"]
+
+    client.force_login(owner)
+    urls = [
+        reverse("history"), reverse("history") + "?q=nothing", reverse("history") + "?member=x&from=2026-13-01",
+        reverse("gallery"), reverse("trash"), reverse("collection_list"),
+        reverse("collection_detail", args=[mine.pk]), reverse("collection_detail", args=[shared.pk]),
+        reverse("collection_picker") + f"?task={done.pk}", reverse("compare"),
+        reverse("compare") + f"?a={done.pk}&b={failed.pk}", reverse("compare") + "?a=x&b=1",
+        reverse("image_detail", args=[done.images.first().pk]),
+        reverse("image_detail", args=[theirs.images.first().pk]),
+    ] + [reverse("task_detail", args=[t.pk]) for t in (done, failed, missing, queued, pending, theirs)]
+    leaks = {}
+    for url in urls:
+        for headers in (ZH, {**ZH, "HX-Request": "true"}):
+            response = client.get(url, headers=headers)
+            assert response.status_code in (200, 400, 404), (url, response.status_code)
+            left = library_english(response.content.decode(), *data)
+            if left:
+                leaks[url] = left
+    client.force_login(viewer)
+    for url in (reverse("collection_list"), reverse("gallery")):
+        left = library_english(page(client, url), *data)
+        if left:
+            leaks[f"{url} (viewer)"] = left
+    assert not leaks, "\n".join(f"{url}: {left}" for url, left in leaks.items())
