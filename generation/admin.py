@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from generation.models import GeneratedImage, GenerationTask, InputImage
 
@@ -34,7 +35,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
         "submitted_at", "finished_at", "last_polled_at", "poll_attempts",
     ]  # fmt: skip
 
-    @admin.display(description="prompt")
+    @admin.display(description=_("prompt"))
     def short_prompt(self, task: GenerationTask) -> str:
         return task.prompt[:60]
 

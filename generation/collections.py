@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from generation import selectors
 from generation.models import Collection, CollectionItem, GeneratedImage
@@ -36,7 +37,7 @@ class CollectionNameTaken(ValueError):
 
     def __init__(self, name: str):
         self.name = name
-        super().__init__(f"You already have a collection named “{name}”.")
+        super().__init__(gettext("You already have a collection named “%(name)s”.") % {"name": name})
 
 
 # --- Reads --------------------------------------------------------------------------------------------------

@@ -16,9 +16,12 @@ import requests
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from miaohua_site.i18n import english, stored
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,19 @@ PREVIEW_ABOVE = 1536  # an original larger than this (on its long side) is shown
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 3
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+
+# Why a download failed: stored in English on the image (mirror_error), shown in the reader's language.
+NOT_A_WEB_ADDRESS = gettext_noop("The image link is not a web address.")
+HOST_NOT_ALLOWED = stored(gettext_noop("Images are not downloaded from {host} (not an allowed image host)."))
+FETCH_FAILED = stored(gettext_noop("The image could not be fetched ({error})."))
+TOO_MANY_REDIRECTS = gettext_noop("The image link redirects too often.")
+LINK_EXPIRED = gettext_noop("The image link was refused (HTTP 403); it has probably expired.")
+HTTP_FAILED = stored(gettext_noop("The image could not be fetched (HTTP {status})."))
+TOO_LARGE = stored(gettext_noop("The image is larger than {megabytes} MB."))
+TOO_SLOW = stored(gettext_noop("The image took longer than {seconds} s to download."))
+BROKE_OFF = stored(gettext_noop("The image download broke off ({error})."))
+NOT_AN_IMAGE = stored(gettext_noop("The downloaded file is not a usable image ({error})."))
+WRONG_FORMAT = stored(gettext_noop("The downloaded file is a {format} image, not JPEG, PNG or WebP."))
 
 
 class DownloadError(Exception):
@@ -83,9 +99,9 @@ def allowed_hosts() -> set[str]:
 def check_url(url: str) -> None:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DownloadError("The image link is not a web address.")
+        raise DownloadError(english(NOT_A_WEB_ADDRESS))
     if parts.hostname.lower() not in allowed_hosts():
-        raise DownloadError(f"Images are not downloaded from {parts.hostname} (not an allowed image host).")
+        raise DownloadError(english(HOST_NOT_ALLOWED, host=parts.hostname))
 
 
 def download(url: str, *, session: requests.Session | None = None) -> Download:
@@ -102,37 +118,35 @@ def download(url: str, *, session: requests.Session | None = None) -> Download:
         try:
             response = session.get(target, stream=True, timeout=timeout, allow_redirects=False)
         except requests.RequestException as exc:
-            raise DownloadError(f"The image could not be fetched ({type(exc).__name__}).") from None
+            raise DownloadError(english(FETCH_FAILED, error=type(exc).__name__)) from None
         if response.is_redirect:
             target = urljoin(target, response.headers.get("Location", ""))
             response.close()
             continue
         break
     else:
-        raise DownloadError("The image link redirects too often.")
+        raise DownloadError(english(TOO_MANY_REDIRECTS))
     with response:
         if response.status_code == 403:
-            raise DownloadError("The image link was refused (HTTP 403); it has probably expired.", status=403)
+            raise DownloadError(english(LINK_EXPIRED), status=403)
         if response.status_code != 200:
-            raise DownloadError(
-                f"The image could not be fetched (HTTP {response.status_code}).", status=response.status_code
-            )
+            raise DownloadError(english(HTTP_FAILED, status=response.status_code), status=response.status_code)
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
-            raise DownloadError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+            raise DownloadError(english(TOO_LARGE, megabytes=max_bytes // (1024 * 1024)))
         spool = tempfile.TemporaryFile()
         try:
             size = 0
             for chunk in response.iter_content(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise DownloadError(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+                    raise DownloadError(english(TOO_LARGE, megabytes=max_bytes // (1024 * 1024)))
                 if time.monotonic() > deadline:
-                    raise DownloadError(f"The image took longer than {total_seconds:g} s to download.")
+                    raise DownloadError(english(TOO_SLOW, seconds=f"{total_seconds:g}"))
                 spool.write(chunk)
         except requests.RequestException as exc:
             spool.close()
-            raise DownloadError(f"The image download broke off ({type(exc).__name__}).") from None
+            raise DownloadError(english(BROKE_OFF, error=type(exc).__name__)) from None
         except DownloadError:
             spool.close()
             raise
@@ -152,9 +166,9 @@ def probe(file: IO[bytes]) -> tuple[str, int, int]:
         with Image.open(file) as image:
             format_, (width, height) = image.format, image.size
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
-        raise DownloadError(f"The downloaded file is not a usable image ({type(exc).__name__}).") from None
+        raise DownloadError(english(NOT_AN_IMAGE, error=type(exc).__name__)) from None
     if format_ not in FORMATS:
-        raise DownloadError(f"The downloaded file is a {format_} image, not JPEG, PNG or WebP.")
+        raise DownloadError(english(WRONG_FORMAT, format=format_))
     return format_, width, height
 
 

@@ -10,19 +10,20 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class GenerationTask(models.Model):
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SUBMITTING = "submitting", "Submitting"
-        PENDING = "pending", "Generating"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        SUBMITTING = "submitting", _("Submitting")
+        PENDING = "pending", _("Generating")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     class Kind(models.TextChoices):
-        TXT2IMG = "txt2img", "Text to image"
-        IMG2IMG = "img2img", "Image to image"
+        TXT2IMG = "txt2img", _("Text to image")
+        IMG2IMG = "img2img", _("Image to image")
 
     IN_FLIGHT = (State.QUEUED, State.SUBMITTING, State.PENDING)
     FINAL = (State.DONE, State.FAILED)
@@ -52,29 +53,29 @@ class GenerationTask(models.Model):
     neg_prompt = models.TextField(blank=True)
     versionid = models.CharField(max_length=200, blank=True)
     model_name = models.CharField(
-        "model", max_length=200, blank=True, help_text="The base model's display name"
+        _("model"), max_length=200, blank=True, help_text=_("The base model's display name")
     )
     lora_versionid = models.CharField(max_length=200, blank=True)
-    cn_types = models.CharField("ControlNet types", max_length=200, blank=True, help_text="Comma-separated")
+    cn_types = models.CharField(_("ControlNet types"), max_length=200, blank=True, help_text=_("Comma-separated"))
     n_images = models.PositiveSmallIntegerField(default=2)
     output_size = models.CharField(max_length=20, blank=True)
 
     # What the vendor told us.
     upstream_task_id = models.CharField(max_length=100, blank=True, db_index=True)
-    error_message = models.TextField(blank=True, help_text="Why the task failed, in plain words")
+    error_message = models.TextField(blank=True, help_text=_("Why the task failed, in plain words"))
     wait_time = models.FloatField(
-        null=True, blank=True, help_text="The vendor's queue estimate while pending"
+        null=True, blank=True, help_text=_("The vendor's queue estimate while pending")
     )
-    select_seed = models.BigIntegerField(null=True, blank=True, help_text="The seed the vendor used")
+    select_seed = models.BigIntegerField(null=True, blank=True, help_text=_("The seed the vendor used"))
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a worker took it (queued → submitting)"
+        null=True, blank=True, help_text=_("When a worker took it (queued → submitting)")
     )
     submit_attempted_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Set just before task_submit is sent: the vendor may know the task after it",
+        help_text=_("Set just before task_submit is sent: the vendor may know the task after it"),
     )
     # A submission the vendor surely did nothing with (429, "too many running tasks", not reached) goes back
     # to the queue until retry_at, with the reason shown on its card; after the last attempt it fails.
@@ -86,7 +87,7 @@ class GenerationTask(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    is_favourite = models.BooleanField("favourite", default=False)
+    is_favourite = models.BooleanField(_("favourite"), default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -170,9 +171,9 @@ def generated_thumbnail_path(image: "GeneratedImage", filename: str) -> str:
 
 class GeneratedImage(models.Model):
     class MirrorState(models.TextChoices):
-        WAITING = "waiting", "Waiting for download"
-        STORED = "stored", "Stored"
-        FAILED = "failed", "Download failed"
+        WAITING = "waiting", _("Waiting for download")
+        STORED = "stored", _("Stored")
+        FAILED = "failed", _("Download failed")
 
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
     save_index = models.PositiveSmallIntegerField()
@@ -196,7 +197,7 @@ class GeneratedImage(models.Model):
     # Who is downloading it: the engine's token (miaohua_site.workers.engine), alive while its lease is.
     mirror_claim = models.CharField(max_length=32, blank=True)
     mirror_error = models.TextField(blank=True)
-    stored_at = models.DateTimeField(null=True, blank=True, help_text="When our copy was complete")
+    stored_at = models.DateTimeField(null=True, blank=True, help_text=_("When our copy was complete"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -269,8 +270,8 @@ class MemberSettings(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studio_settings")
     share_with_team = models.BooleanField(
-        "Share my generations with the team", default=True,
-        help_text="Teammates see your tasks in the team gallery. Admins always see everything.",
+        _("Share my generations with the team"), default=True,
+        help_text=_("Teammates see your tasks in the team gallery. Admins always see everything."),
     )
 
     def __str__(self) -> str:
@@ -283,7 +284,7 @@ class Collection(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True, max_length=2000)
-    is_shared = models.BooleanField("shared with the team", default=False)
+    is_shared = models.BooleanField(_("shared with the team"), default=False)
     cover = models.ForeignKey(GeneratedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -14,6 +14,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
 from miaohua_site.paging import decode_cursor, keyset_cursor
@@ -235,7 +236,7 @@ class HistoryFilters:
         member = params.get("member", "")
         f.member = parse_id(member)
         if member and f.member is None:
-            f.errors["member"] = "Choose a member from the list."
+            f.errors["member"] = gettext("Choose a member from the list.")
         return f
 
     @property

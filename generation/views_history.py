@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -115,13 +116,17 @@ def trash_list(request):
 def tasks_delete(request):
     ids = _ids(request)
     if not ids:
-        messages.info(request, "Select tasks to move to the trash.")
+        messages.info(request, gettext("Select tasks to move to the trash."))
         return redirect(safe_next(request, reverse("history")))
     count = trash.tasks_delete(user=request.user, task_ids=ids)
     messages.success(
         request,
-        f"Moved {count} task{'s' if count != 1 else ''} to the trash. You can restore them "
-        f"for {selectors.TRASH_DAYS} days.",
+        ngettext(
+            "Moved %(count)s task to the trash. You can restore them for %(days)s days.",
+            "Moved %(count)s tasks to the trash. You can restore them for %(days)s days.",
+            count,
+        )
+        % {"count": count, "days": selectors.TRASH_DAYS},
     )
     return redirect(safe_next(request, reverse("history")))
 
@@ -131,10 +136,12 @@ def tasks_delete(request):
 def tasks_restore(request):
     ids = _ids(request)
     if not ids:
-        messages.info(request, "Select tasks to restore.")
+        messages.info(request, gettext("Select tasks to restore."))
         return redirect(safe_next(request, reverse("trash")))
     count = trash.tasks_restore(user=request.user, task_ids=ids)
-    messages.success(request, f"Restored {count} task{'s' if count != 1 else ''}.")
+    messages.success(
+        request, ngettext("Restored %(count)s task.", "Restored %(count)s tasks.", count) % {"count": count}
+    )
     return redirect(safe_next(request, reverse("trash")))
 
 
@@ -155,9 +162,9 @@ def sharing(request):
     trash.member_set_sharing(user=request.user, share=share)
     messages.success(
         request,
-        "Your generations are shared with the team."
+        gettext("Your generations are shared with the team.")
         if share
-        else "Your generations are now private: only you (and admins) see them.",
+        else gettext("Your generations are now private: only you (and admins) see them."),
     )
     return redirect(safe_next(request, reverse("gallery")))
 

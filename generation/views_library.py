@@ -13,6 +13,8 @@ from django.http import FileResponse, Http404, HttpResponseBadRequest, Streaming
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -29,11 +31,11 @@ from team.roles import can_generate
 
 CATALOG_PER_PAGE = 24
 CATALOG_KINDS = {
-    "base": "Base models",
-    "lora": "LoRAs",
-    "private": "My models",
-    "cn_artist": "Artist ControlNets",
-    "cn_opensource": "Open-source ControlNets",
+    "base": _("Base models"),
+    "lora": _("LoRAs"),
+    "private": _("My models"),
+    "cn_artist": _("Artist ControlNets"),
+    "cn_opensource": _("Open-source ControlNets"),
 }
 
 
@@ -41,46 +43,41 @@ CATALOG_KINDS = {
 
 
 class CollectionForm(StudioForm):
-    name = forms.CharField(max_length=100)
-    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(
+        label=_("Description"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     is_shared = forms.BooleanField(
-        label="Share with the team", required=False, help_text="Every member can open it; only you change it."
+        label=_("Share with the team"), required=False, help_text=_("Every member can open it; only you change it.")
     )
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Give the collection a name.")
+            raise forms.ValidationError(gettext("Give the collection a name."))
         return name
 
 
 class CollectionAddForm(StudioForm):
     """Add to one of my collections, or to a new one typed here."""
 
-    collection = forms.TypedChoiceField(label="Collection", coerce=int, required=False, empty_value=None)
-    new_name = forms.CharField(label="Or a new collection", max_length=100, required=False)
+    collection = forms.TypedChoiceField(label=_("Collection"), coerce=int, required=False, empty_value=None)
+    new_name = forms.CharField(label=_("Or a new collection"), max_length=100, required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         mine = collections.own_collections(user).values_list("pk", "name")
-        self.fields["collection"].choices = [("", "Choose…"), *mine]
+        self.fields["collection"].choices = [("", gettext("Choose…")), *mine]
         if len(self.fields["collection"].choices) == 1:
-            self.fields["new_name"].label = "New collection"
-        self.fields["new_name"].widget.attrs["placeholder"] = "New collection name"
+            self.fields["new_name"].label = gettext("New collection")
+        self.fields["new_name"].widget.attrs["placeholder"] = gettext("New collection name")
 
     def clean(self):
         data = super().clean()
         data["new_name"] = (data.get("new_name") or "").strip()
         if not data.get("collection") and not data["new_name"]:
-            self.add_error("new_name", "Choose one of your collections or type a name for a new one.")
+            self.add_error("new_name", gettext("Choose one of your collections or type a name for a new one."))
         return data
-
-
-# --- Helpers ------------------------------------------------------------------------------------------------
-
-
-def _plural(count: int, word: str = "image") -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 # --- Collections --------------------------------------------------------------------------------------------
@@ -105,7 +102,7 @@ def collection_list(request):
         except collections.CollectionNameTaken as exc:
             form.add_error("name", str(exc))
         else:
-            messages.success(request, f"Collection “{collection.name}” created.")
+            messages.success(request, gettext("Collection “%(name)s” created.") % {"name": collection.name})
             return redirect("collection_detail", pk=collection.pk)
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(
@@ -152,7 +149,7 @@ def collection_edit(request, pk):
         except collections.CollectionNameTaken as exc:
             form.add_error("name", str(exc))
         else:
-            messages.success(request, "Collection saved.")
+            messages.success(request, gettext("Collection saved."))
             return redirect("collection_detail", pk=collection.pk)
     collection.refresh_from_db()
     context = _detail_context(request, collection, edit_form=form)
@@ -166,7 +163,9 @@ def collection_delete(request, pk):
     collection = collections.collection_owned_by(request.user, pk)
     name = collection.name
     collections.collection_delete(collection=collection)
-    messages.success(request, f"Collection “{name}” deleted. Its images are still in their histories.")
+    messages.success(
+        request, gettext("Collection “%(name)s” deleted. Its images are still in their histories.") % {"name": name}
+    )
     return redirect("collection_list")
 
 
@@ -177,9 +176,15 @@ def collection_remove(request, pk):
     images = GeneratedImage.objects.filter(pk__in=int_list(request.POST, "image"))
     removed = collections.collection_remove_images(collection=collection, images=images)
     if removed:
-        messages.success(request, f"Removed {_plural(removed)} from “{collection.name}”.")
+        messages.success(
+            request,
+            ngettext(
+                "Removed %(count)s image from “%(name)s”.", "Removed %(count)s images from “%(name)s”.", removed
+            )
+            % {"count": removed, "name": collection.name},
+        )
     else:
-        messages.info(request, "Select the images to remove first.")
+        messages.info(request, gettext("Select the images to remove first."))
     return redirect("collection_detail", pk=collection.pk)
 
 
@@ -190,9 +195,9 @@ def collection_cover(request, pk):
     image_id = int_param(request.POST, "image")
     item = collections.visible_items(request.user, collection).filter(image_id=image_id).first() if image_id else None
     if item is None:
-        raise Http404("That image is not in this collection.")
+        raise Http404(gettext("That image is not in this collection."))
     collections.collection_set_cover(collection=collection, image=item.image)
-    messages.success(request, "Cover changed.")
+    messages.success(request, gettext("Cover changed."))
     return redirect("collection_detail", pk=collection.pk)
 
 
@@ -201,7 +206,7 @@ def _chosen_images(request, data):
     image_ids, task_ids = int_list(data, "image"), int_list(data, "task")
     images = list(collections.images_to_add(request.user, image_ids=image_ids, task_ids=task_ids))
     if (image_ids or task_ids) and not images:
-        raise Http404("None of these images is yours to see.")
+        raise Http404(gettext("None of these images is yours to see."))
     asked_images, asked_tasks = set(image_ids), set(task_ids)
     visible_tasks = sorted({image.task_id for image in images if image.task_id in asked_tasks})
     visible_images = [image.pk for image in images if image.pk in asked_images]
@@ -242,7 +247,7 @@ def collection_add(request):
     images, image_ids, task_ids = _chosen_images(request, request.POST)
     form = CollectionAddForm(request.POST, user=request.user)
     if not images:
-        form.add_error(None, "Select at least one image first.")
+        form.add_error(None, gettext("Select at least one image first."))
     if form.is_valid():
         if form.cleaned_data["new_name"]:
             collection = collections.collection_get_or_create(user=request.user, name=form.cleaned_data["new_name"])
@@ -252,9 +257,15 @@ def collection_add(request):
         context = {"collection": collection, "added": added, "already": len(images) - added}
         if request.htmx:
             return TemplateResponse(request, "generation/collection_picker.html#added", context)
-        message = f"Added {_plural(added)} to {collection.name}."
+        message = ngettext("Added %(count)s image to %(name)s.", "Added %(count)s images to %(name)s.", added) % {
+            "count": added,
+            "name": collection.name,
+        }
         if context["already"]:
-            message += f" {_plural(context['already'])} {'was' if context['already'] == 1 else 'were'} there already."
+            already = context["already"]
+            message += " " + ngettext(
+                "%(count)s image was there already.", "%(count)s images were there already.", already
+            ) % {"count": already}
         messages.success(request, message)
         return redirect(safe_next(request, reverse("collection_detail", args=[collection.pk])))
     context = _picker_context(request, form, images, image_ids, task_ids)
@@ -273,14 +284,18 @@ def history_zip(request):
     ids = int_list(request.POST, "task", limit=None)
     back = safe_next(request, reverse("history"))
     if not ids:
-        messages.info(request, "Select the tasks to download first.")
+        messages.info(request, gettext("Select the tasks to download first."))
         return redirect(back)
     if len(ids) > exports.ZIP_MAX_TASKS:
-        messages.error(request, f"A ZIP holds at most {exports.ZIP_MAX_TASKS} tasks; {len(ids)} were selected.")
+        messages.error(
+            request,
+            gettext("A ZIP holds at most %(max)s tasks; %(count)s were selected.")
+            % {"max": exports.ZIP_MAX_TASKS, "count": len(ids)},
+        )
         return redirect(back)
     tasks = selectors.tasks_visible_to(request.user).filter(pk__in=ids)
     if not tasks.exists():
-        raise Http404("None of these tasks is yours to see.")
+        raise Http404(gettext("None of these tasks is yours to see."))
     archive = exports.zip_tasks(tasks)
     audit.record(
         AuditEvent.Action.ZIP_DOWNLOADED, target="Selected tasks", task_ids=sorted(tasks.values_list("pk", flat=True))
@@ -294,7 +309,7 @@ def history_export(request):
     """My own tasks, filtered as on the history page, as JSON or CSV (streamed; never all in memory)."""
     kind = request.GET.get("format", "json")
     if kind not in ("json", "csv"):
-        return HttpResponseBadRequest("Choose format=json or format=csv.", content_type="text/plain")
+        return HttpResponseBadRequest(gettext("Choose format=json or format=csv."), content_type="text/plain")
     filters = selectors.HistoryFilters.from_query(request.GET)
     tasks = filters.apply(selectors.own_tasks(request.user))
     audit.record(AuditEvent.Action.HISTORY_EXPORTED, target=f"History as {kind.upper()}", query=request.GET.urlencode())
@@ -339,11 +354,11 @@ def parameter_rows(a, b) -> list[dict]:
     """Every parameter of two tasks, side by side, with ``differs`` set where they are not the same. Who made
     a task and how it ended are shown too, but are not parameters: never highlighted."""
     summary = [
-        ("model", a.model_name or a.versionid, b.model_name or b.versionid, True),
-        ("mode", a.get_kind_display(), b.get_kind_display(), True),
-        ("seed used", a.select_seed, b.select_seed, True),
-        ("member", a.owner.get_username(), b.owner.get_username(), False),
-        ("state", a.get_state_display(), b.get_state_display(), False),
+        (gettext("model"), a.model_name or a.versionid, b.model_name or b.versionid, True),
+        (gettext("mode"), a.get_kind_display(), b.get_kind_display(), True),
+        (gettext("seed used"), a.select_seed, b.select_seed, True),
+        (gettext("member"), a.owner.get_username(), b.owner.get_username(), False),
+        (gettext("state"), a.get_state_display(), b.get_state_display(), False),
     ]
     keys = set(a.params) | set(b.params)
     ordered = [k for k in FIRST_PARAMS if k in keys] + sorted(keys - set(FIRST_PARAMS))
@@ -365,13 +380,13 @@ def compare(request):
     if not any(raw):
         return TemplateResponse(request, "generation/compare.html", context)
     if not all(parse_id(value) for value in raw):
-        context["error"] = "Give two task numbers to compare, e.g. /compare/?a=12&b=15."
+        context["error"] = gettext("Give two task numbers to compare, e.g. /compare/?a=12&b=15.")
         return TemplateResponse(request, "generation/compare.html", context, status=400)
     visible = selectors.tasks_visible_to(request.user).filter(pk__in=raw).select_related("owner")
     tasks = {task.pk: task for task in visible.prefetch_related("images")}
     missing = [value for value in raw if int(value) not in tasks]
     if missing:
-        context["error"] = f"Task {missing[0]} does not exist, or is not yours to see."
+        context["error"] = gettext("Task %(id)s does not exist, or is not yours to see.") % {"id": missing[0]}
         return TemplateResponse(request, "generation/compare.html", context, status=404)
     a, b = tasks[int(raw[0])], tasks[int(raw[1])]
     rows = parameter_rows(a, b)

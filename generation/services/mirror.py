@@ -15,14 +15,17 @@ import requests
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from generation import images as image_files
 from generation.models import GeneratedImage, GenerationTask
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import english
 from miaohua_site.upstream.errors import UpstreamError
 from miaohua_site.workers import engine
 
 logger = logging.getLogger(__name__)
+NOT_STORED = gettext_noop("The image could not be stored.")  # stored in English, shown translated
 
 MirrorState = GeneratedImage.MirrorState
 RETRY_CHECK_SECONDS = 5.0
@@ -147,7 +150,7 @@ def image_mirror(*, image_id: int, refresh_links: bool = False, token: str = "")
         return "failed"
     except Exception:
         GeneratedImage.objects.filter(pk=image.pk).update(
-            mirror_state=MirrorState.FAILED, mirror_error="The image could not be stored.", mirror_claim=""
+            mirror_state=MirrorState.FAILED, mirror_error=english(NOT_STORED), mirror_claim=""
         )
         logger.exception("generation: storing %s failed", image)
         return "failed"

@@ -16,11 +16,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from generation.models import GeneratedImage, GenerationTask
 from generation.services.submit import task_fail
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.client import MAX_TASK_IDS
 from miaohua_site.upstream.errors import (
     AccountLimit,
@@ -42,8 +44,11 @@ sweep_log = logging.getLogger("generation.sweeps")
 
 State = GenerationTask.State
 
-NO_IMAGES = "Miaohua finished the task without any image."
-TIMED_OUT = "timed out upstream: Miaohua did not finish the task within {minutes:g} minutes."
+# A task's failure, stored in English (error_message) and shown in the reader's language (miaohua_site.i18n).
+NO_IMAGES = gettext_noop("Miaohua finished the task without any image.")
+TIMED_OUT = stored(gettext_noop("timed out upstream: Miaohua did not finish the task within {minutes} minutes."))
+VENDOR_FAILED = stored(gettext_noop("Miaohua could not generate the images: {reason}"))
+VENDOR_SILENT = stored(gettext_noop("Miaohua reported the task as {state} without saying why."))
 DAILY_DOWNLOAD_LIMIT = 118  # the vendor's code (digest: "Error codes")
 LOGIN_PAUSE_SECONDS = 30.0  # the stored credentials were refused: look again after this
 ACCOUNT_CHECK_SECONDS = 10.0  # how often a sweep reads the account again (new credentials, sensitivity)
@@ -79,7 +84,7 @@ def record_results(by_upstream: dict[str, int], results: dict[str, UpstreamTask]
         for pk, result in answers.items():
             if pk in finished or pk in waiting:
                 continue
-            message = NO_IMAGES if result.is_done else _vendor_failure(result)
+            message = english(NO_IMAGES) if result.is_done else _vendor_failure(result)
             failed += task_fail(pk, message, from_states=(State.PENDING,), last_polled_at=now,
                                 poll_attempts=F("poll_attempts") + 1, select_seed=result.select_seed)  # fmt: skip
         if waiting:
@@ -106,8 +111,8 @@ def _still_pending(waits: dict[int, float | None], now) -> None:
 
 def _vendor_failure(result: UpstreamTask) -> str:
     if result.error_msg:
-        return f"Miaohua could not generate the images: {result.error_msg}"
-    return f"Miaohua reported the task as {result.state!r} without saying why."
+        return english(VENDOR_FAILED, reason=result.error_msg)
+    return english(VENDOR_SILENT, state=repr(result.state))
 
 
 def _record_done(finished: dict[int, UpstreamTask], now) -> int:
@@ -188,7 +193,7 @@ class AccountSweeps:
         late = {pk for pk, _, submitted_at in rows if submitted_at is not None and submitted_at < cutoff}
         if late:
             GenerationTask.objects.filter(pk__in=late, state=State.PENDING).update(
-                state=State.FAILED, error_message=TIMED_OUT.format(minutes=timeout_seconds() / 60),
+                state=State.FAILED, error_message=english(TIMED_OUT, minutes=f"{timeout_seconds() / 60:g}"),
                 finished_at=timezone.now(),
             )  # fmt: skip
         pending = [(pk, upstream_id) for pk, upstream_id, _ in rows if pk not in late]

@@ -5,9 +5,11 @@ engine took over: ``since``), and downloads under way (claimed by an engine none
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from generation.models import GeneratedImage, GenerationTask
 from generation.services.poller import TIMED_OUT, timeout_seconds
+from miaohua_site.i18n import english
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import NO_ANSWER, answer_grace
 from miaohua_site.workers.leases import holder_is_alive
@@ -15,7 +17,7 @@ from miaohua_site.workers.leases import holder_is_alive
 State = GenerationTask.State
 MirrorState = GeneratedImage.MirrorState
 
-DISCONNECTED = "The Miaohua account was disconnected before the task finished."
+DISCONNECTED = gettext_noop("The Miaohua account was disconnected before the task finished.")  # stored in English
 
 
 def _fail(tasks, message: str) -> int:
@@ -36,10 +38,10 @@ def generation_recover(*, since=None) -> dict:
     counts = {
         "timed_out": _fail(
             GenerationTask.objects.filter(state=State.PENDING, submitted_at__lt=now - timedelta(seconds=seconds)),
-            TIMED_OUT.format(minutes=seconds / 60),
+            english(TIMED_OUT, minutes=f"{seconds / 60:g}"),
         ),
         "disconnected": _fail(
-            GenerationTask.objects.filter(state=State.PENDING, upstream_account__isnull=True), DISCONNECTED
+            GenerationTask.objects.filter(state=State.PENDING, upstream_account__isnull=True), english(DISCONNECTED)
         ),
     }
     left = GenerationTask.objects.filter(state=State.SUBMITTING, claimed_at__lt=since)

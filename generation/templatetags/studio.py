@@ -2,15 +2,28 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-
-from miaohua_site.text import human_duration
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 register = template.Library()
 
 @register.filter
 def elapsed(task) -> str:
-    """Seconds from the click to the end (or to now, while it runs): "8 s", "2 min 5 s"."""
-    return human_duration(((task.finished_at or timezone.now()) - task.created_at).total_seconds())
+    """Seconds from the click to the end (or to now, while it runs): "8 s", "2 min 5 s" (in Chinese "8 秒")."""
+    return _duration(((task.finished_at or timezone.now()) - task.created_at).total_seconds())
+
+
+def _duration(seconds) -> str:
+    """miaohua_site.text.human_duration in the active language."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(round(float(seconds))))
+    if seconds < 60:
+        return gettext("%(seconds)s s") % {"seconds": seconds}
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return gettext("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
+    hours, minutes = divmod(minutes, 60)
+    return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
 
 
 @register.filter
@@ -47,6 +60,15 @@ def in_line(position) -> str:
         return ""
     position = int(position)
     if position == 1:
-        return "next"
+        return pgettext("queue position", "next")
     suffix = "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
-    return f"{position}{suffix} in line"
+    return str(_IN_LINE[suffix]) % {"position": position}
+
+
+# One sentence for each English ordinal suffix (other languages need none: "排第 3 位").
+_IN_LINE = {
+    "st": pgettext_lazy("queue position", "%(position)sst in line"),
+    "nd": pgettext_lazy("queue position", "%(position)snd in line"),
+    "rd": pgettext_lazy("queue position", "%(position)srd in line"),
+    "th": pgettext_lazy("queue position", "%(position)sth in line"),
+}
