@@ -199,8 +199,13 @@ def todo(prefixes: list[str]) -> None:
             print()
 
 
-def merge(parts: list[str], locations: bool = False) -> None:
-    """Fill the untranslated entries of every catalog with the translations other .po files give the same msgid."""
+def merge(parts: list[str], locations: bool = False, fresh: bool = False) -> None:
+    """Fill the untranslated entries of every catalog with the translations other .po files give the same msgid;
+    ``fresh``: every translation of the catalogs comes from those files (the catalogs' own are emptied first)."""
+    if fresh:
+        for po in _catalogs():
+            subprocess.run(["msgfilter", "--keep-header", "--no-wrap", "-i", str(po), "-o", str(po), "sed", "-e", "d"],
+                           check=True)
     known = {}
     for part in parts:
         for entry in _entries(Path(part)):
@@ -233,6 +238,7 @@ if __name__ == "__main__":
     elif command == "todo":
         todo(sys.argv[2:])
     elif command == "merge":
-        merge(sys.argv[2:])
+        fresh = "--fresh" in sys.argv
+        merge([a for a in sys.argv[2:] if a != "--fresh"], fresh=fresh)
     else:
         sys.exit(__doc__)
