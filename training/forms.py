@@ -69,8 +69,13 @@ class TrainingForm(StudioForm):
         help_text=_("A word or short phrase (no commas) that calls up the LoRA in a prompt."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    base_model = forms.ChoiceField(label=_("Base model"))
-    main_body = forms.ChoiceField(label=_("Subject"), help_text=_("What the images show most (Miaohua's main_body)."))
+    # The choices are the vendor's own words (get_train_form), shown as they come.
+    base_model = forms.ChoiceField(label=_("Base model"), widget=forms.Select(attrs={"translate": "no"}))
+    main_body = forms.ChoiceField(
+        label=_("Subject"),
+        help_text=_("What the images show most (Miaohua's main_body)."),
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
     datasets = DatasetChoiceField(
         label=_("Datasets"),
         queryset=None,
