@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.i18n import english
@@ -16,6 +16,7 @@ from tests.training.conftest import picture
 from training.models import Dataset, DatasetImage, TrainingEvent, TrainingJob
 from training.services.datasets import TOO_LARGE
 from training.services.poller import LORA_MISSING, TIMED_OUT, TWO_NAMES, VENDOR_STATES, _wait_words
+from training.templatetags.training_tags import duration
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
@@ -191,3 +192,10 @@ def test_a_stored_message_with_nested_values_is_translated_whole(admin, admin_us
     assert (
         "妙画已完成训练，但 2 小时内该账号的私有模型中没有出现名为 'train_round' 或 'Round cats LoRA' 的模型。"
     ) in card
+
+
+def test_durations_read_in_the_pages_language():
+    with translation.override("zh-hans"):
+        assert [duration(8), duration(125), duration(3840)] == ["8 秒", "2 分 5 秒", "1 小时 4 分"]
+    with translation.override("en"):
+        assert [duration(8), duration(125), duration(3840), duration(None)] == ["8 s", "2 min 5 s", "1 h 4 min", ""]
