@@ -12,15 +12,18 @@ from django.utils import timezone, translation
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.i18n import english
 from miaohua_site.simulator import catalog
+from tests.i18n.english import english_left, words_of
 from tests.training.conftest import picture
-from training.models import Dataset, DatasetImage, TrainingEvent, TrainingJob
+from training.models import Dataset, DatasetImage, DatasetImport, TrainingEvent, TrainingJob
 from training.services.datasets import TOO_LARGE
 from training.services.poller import LORA_MISSING, TIMED_OUT, TWO_NAMES, VENDOR_STATES, _wait_words
+from training.services.recovery import IMPORT_INTERRUPTED
 from training.templatetags.training_tags import duration
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-Hans"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+LAYOUT = ("My queue", "Your tasks in progress", "Queue")  # the shared layout's, not this area's
 
 
 @pytest.fixture(autouse=True)
@@ -199,3 +202,25 @@ def test_durations_read_in_the_pages_language():
         assert [duration(8), duration(125), duration(3840)] == ["8 秒", "2 分 5 秒", "1 小时 4 分"]
     with translation.override("en"):
         assert [duration(8), duration(125), duration(3840), duration(None)] == ["8 s", "2 min 5 s", "1 h 4 min", ""]
+
+
+def test_no_english_is_left_on_the_training_pages_in_every_state(admin, admin_user, account, dataset):
+    failed = DatasetImage.State.FAILED
+    DatasetImage.objects.create(dataset=dataset, state=failed, original_name="f.png", error=english(TOO_LARGE, mb=5))
+    DatasetImport.objects.create(
+        account_email=account.email, state=DatasetImport.State.FAILED, error=IMPORT_INTERRUPTED,
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    _failed_job(admin_user, account, dataset, english(TIMED_OUT, hours="2"))
+    for number, state in enumerate((TrainingJob.State.QUEUED, TrainingJob.State.SUBMITTING, TrainingJob.State.DONE)):
+        TrainingJob.objects.create(
+            owner=admin_user, upstream_account=account, account_email=account.email, name=f"job {number}",
+            base_model="SDXL 1.0", main_body="Animals", trigger_word="roundcat", state=state,
+        )  # fmt: skip
+    kept = words_of("Round cats", "roundcat", "SDXL", "Animals", "admin", "demo@example.com", "one.png", "two.png",
+                    "three.png", "f.png", "job")  # fmt: skip
+    admin.get(reverse("dataset_list"))  # the fixture's message (made in English) is read
+    for url in (reverse("dataset_list"), reverse("dataset_detail", args=[dataset.pk]), reverse("training_list"),
+                reverse("dataset_edit", args=[dataset.pk]), reverse("training_notices")):  # fmt: skip
+        left = [t for t in english_left(admin.get(url, **ZH).content.decode(), kept) if not t.startswith(LAYOUT)]
+        assert not left, (url, left)
