@@ -224,3 +224,10 @@ def test_no_english_is_left_on_the_training_pages_in_every_state(admin, admin_us
                 reverse("dataset_edit", args=[dataset.pk]), reverse("training_notices")):  # fmt: skip
         left = [t for t in english_left(admin.get(url, **ZH).content.decode(), kept) if not t.startswith(LAYOUT)]
         assert not left, (url, left)
+
+
+def test_a_refusal_made_in_a_chinese_request_is_stored_in_english(admin, dataset):
+    admin.post(reverse("dataset_upload", args=[dataset.pk]), {"images": [picture("tiny.png", size=(64, 64))]}, **ZH)
+
+    refused = dataset.images.get(state=DatasetImage.State.REFUSED)
+    assert refused.error.startswith("This image is 64×64"), refused.error

@@ -79,11 +79,13 @@ NOT_STORED_YET = gettext_noop("This image has not been stored yet; try again in 
 
 def _check(file) -> tuple[int, int]:
     """The vendor's rules (generation.vendor_rules), and a picture too large in pixels to even open."""
-    try:
-        with translation.override("en"):  # the reason is stored in English and shown in the reader's language
+    with translation.override("en"):  # the reason is stored in English and shown in the reader's language
+        try:
             return check_upload_image(file)
-    except Image.DecompressionBombError:
-        raise ValidationError(TOO_MANY_PIXELS) from None
+        except Image.DecompressionBombError:
+            raise ValidationError(TOO_MANY_PIXELS) from None
+        except ValidationError as exc:
+            raise ValidationError([str(message) for message in exc.messages]) from None
 
 
 def _refused(dataset: Dataset, name: str, error: str, **fields) -> DatasetImage:
