@@ -59,12 +59,12 @@
     li.appendChild(element("span", "upload-size text-body-secondary", sizeText(item.file.size)));
     var bar = element("div", "progress upload-bar");
     bar.setAttribute("role", "progressbar");
-    bar.setAttribute("aria-label", "Sending " + item.file.name);
+    bar.setAttribute("aria-label", interpolate(gettext("Sending %(name)s"), {name: item.file.name}, true));
     bar.setAttribute("aria-valuemin", "0");
     bar.setAttribute("aria-valuemax", "100");
     bar.appendChild(element("div", "progress-bar"));
     li.appendChild(bar);
-    li.appendChild(element("span", "upload-state", "Queued"));
+    li.appendChild(element("span", "upload-state", gettext("Queued")));
     this.list.appendChild(li);
     return li;
   };
@@ -93,7 +93,7 @@
     item.loaded = 0;
     this.active += 1;
     this.flushed = false;
-    this.show(item, "Sending…");
+    this.show(item, gettext("Sending…"));
     xhr.open("POST", this.form.action);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.setRequestHeader("Accept", "application/json");
@@ -114,16 +114,16 @@
         if (file.state === "refused") self.finish(item, "refused", file.error);
         else { item.vendor = file.state; self.finish(item, "received", ""); }
       } else if (xhr.status === 403) {
-        self.finish(item, "error", "Not allowed (signed out, or not an admin of this dataset).");
+        self.finish(item, "error", gettext("Not allowed (signed out, or not an admin of this dataset)."));
       } else {
-        self.finish(item, "error", "The dashboard did not take the file (" + (xhr.status || "no answer") + ").");
+        self.finish(item, "error", interpolate(gettext("The dashboard did not take the file (%(status)s)."), {status: xhr.status || gettext("no answer")}, true));
       }
       self.refreshSoon();
       self.pump();
     });
     xhr.addEventListener("error", function () {
       self.active -= 1;
-      self.finish(item, "error", "The connection broke off.");
+      self.finish(item, "error", gettext("The connection broke off."));
       self.pump();
     });
     xhr.send(data);
@@ -136,13 +136,13 @@
     this.show(item, this.stateText(item));
     if (state === "error") {
       var self = this;
-      var retry = element("button", "btn btn-sm btn-link py-0 upload-retry", "Retry");
+      var retry = element("button", "btn btn-sm btn-link py-0 upload-retry", gettext("Retry"));
       retry.type = "button";
-      retry.setAttribute("aria-label", "Retry " + item.file.name);
+      retry.setAttribute("aria-label", interpolate(gettext("Retry %(name)s"), {name: item.file.name}, true));
       retry.addEventListener("click", function () {
         retry.remove();
         item.state = "queued";
-        self.show(item, "Queued");
+        self.show(item, gettext("Queued"));
         self.pump();
         self.update();
       });
@@ -153,17 +153,19 @@
 
   // What a row says: the dashboard's answer, then the image's state in the dataset as the page's list shows it.
   var VENDOR_TEXT = {
-    waiting: "Received — waiting to be sent to Miaohua",
-    sending: "Sending to Miaohua…",
-    added: "At Miaohua",
-    removing: "Being removed",
-    gone: "Removed from the dataset",
+    waiting: gettext("Received — waiting to be sent to Miaohua"),
+    sending: gettext("Sending to Miaohua…"),
+    added: gettext("At Miaohua"),
+    removing: gettext("Being removed"),
+    gone: gettext("Removed from the dataset"),
   };
 
   Uploader.prototype.stateText = function (item) {
-    if (item.state === "refused") return "Refused: " + item.reason;
-    if (item.state === "error") return "Failed: " + item.reason;
-    if (item.vendor === "failed") return "Not sent to Miaohua: " + (item.reason || "see the image below");
+    if (item.state === "refused") return interpolate(gettext("Refused: %(reason)s"), {reason: item.reason}, true);
+    if (item.state === "error") return interpolate(gettext("Failed: %(reason)s"), {reason: item.reason}, true);
+    if (item.vendor === "failed") {
+      return interpolate(gettext("Not sent to Miaohua: %(reason)s"), {reason: item.reason || gettext("see the image below")}, true);
+    }
     return VENDOR_TEXT[item.vendor] || VENDOR_TEXT.waiting;
   };
 
@@ -210,11 +212,14 @@
     this.overall.setAttribute("aria-valuenow", String(percent));
     this.overall.firstElementChild.style.width = percent + "%";
     var counted = this.items.length - refused;
-    var parts = [done + " of " + counted + " file" + (counted === 1 ? "" : "s"), sizeText(loaded) + " of " + sizeText(total)];
-    if (atMiaohua) parts.push(atMiaohua + " at Miaohua");
-    if (refused) parts.push(refused + " refused");
-    if (failed) parts.push(failed + " failed");
-    if (notSent) parts.push(notSent + " not sent to Miaohua");
+    var parts = [
+      interpolate(ngettext("%(done)s of %(count)s file", "%(done)s of %(count)s files", counted), {done: done, count: counted}, true),
+      interpolate(gettext("%(loaded)s of %(total)s"), {loaded: sizeText(loaded), total: sizeText(total)}, true),
+    ];
+    if (atMiaohua) parts.push(interpolate(gettext("%(count)s at Miaohua"), {count: atMiaohua}, true));
+    if (refused) parts.push(interpolate(gettext("%(count)s refused"), {count: refused}, true));
+    if (failed) parts.push(interpolate(gettext("%(count)s failed"), {count: failed}, true));
+    if (notSent) parts.push(interpolate(gettext("%(count)s not sent to Miaohua"), {count: notSent}, true));
     this.summary.textContent = parts.join(" · ");
   };
 
@@ -316,7 +321,7 @@
     var close = element("button", "btn-close btn-close-white me-2 m-auto");
     close.type = "button";
     close.setAttribute("data-bs-dismiss", "toast");
-    close.setAttribute("aria-label", "Close");
+    close.setAttribute("aria-label", gettext("Close"));
     row.appendChild(close);
     el.appendChild(row);
     toastBox().appendChild(el);

@@ -5,31 +5,33 @@ import re
 import uuid
 
 from django import forms
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from miaohua_site.forms import StudioForm
+from miaohua_site.i18n import shown
 from miaohua_site.params import parse_id
 
 # The vendor's own sample sends "choose automatically" in Chinese; say so for those who do not read it.
-BASE_MODEL_LABELS = {"自动选择": "自动选择 (automatic)"}
+BASE_MODEL_LABELS = {"自动选择": _("自动选择 (automatic)")}
 NAME_PATTERN = re.compile(r"^[\w][\w .\-()]*$")
 TRIGGER_PATTERN = re.compile(r"^[^,，;；\n\r]+$")
 
 
 class DatasetForm(StudioForm):
-    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    name = forms.CharField(label=_("Name"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
     description = forms.CharField(
+        label=_("Description"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What the images have in common (sent to Miaohua when the dataset is created there).",
+        help_text=_("What the images have in common (sent to Miaohua when the dataset is created there)."),
     )
 
     def __init__(self, *args, on_vendor: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if on_vendor:
-            self.fields[
-                "name"
-            ].help_text = (
+            self.fields["name"].help_text = _(
                 "Miaohua has no way to rename a dataset: this changes the name shown here; Miaohua keeps the first."
             )
 
@@ -39,35 +41,50 @@ class DatasetChoiceField(forms.ModelMultipleChoiceField):
         # Django's own check sends every value to an ``IN`` query: one beyond 64 bits overflows SQLite.
         for pk in value if isinstance(value, list | tuple) else []:
             if parse_id(str(pk)) is None:
-                raise forms.ValidationError("Choose datasets from the list.", code="invalid_pk_value")
+                raise forms.ValidationError(gettext("Choose datasets from the list."), code="invalid_pk_value")
         return super()._check_values(value)
 
     def label_from_instance(self, dataset) -> str:
         count = getattr(dataset, "n_added", None)
-        return f"{dataset.name} ({count} image{'s' if count != 1 else ''})" if count is not None else dataset.name
+        if count is None:
+            return dataset.name
+        return ngettext("%(name)s (%(count)s image)", "%(name)s (%(count)s images)", count) % {
+            "name": dataset.name,
+            "count": count,
+        }
 
 
 class TrainingForm(StudioForm):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
     name = forms.CharField(
+        label=_("Name"),
         max_length=64,
         min_length=2,
-        help_text="The trained LoRA gets this name at Miaohua: it must be new for the account.",
+        help_text=_("The trained LoRA gets this name at Miaohua: it must be new for the account."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     trigger_word = forms.CharField(
+        label=_("Trigger word"),
         max_length=50,
-        help_text="A word or short phrase (no commas) that calls up the LoRA in a prompt.",
+        help_text=_("A word or short phrase (no commas) that calls up the LoRA in a prompt."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    base_model = forms.ChoiceField(label="Base model")
-    main_body = forms.ChoiceField(label="Subject", help_text="What the images show most (Miaohua's main_body).")
+    # The choices are the vendor's own words (get_train_form), shown as they come.
+    base_model = forms.ChoiceField(label=_("Base model"), widget=forms.Select(attrs={"translate": "no"}))
+    main_body = forms.ChoiceField(
+        label=_("Subject"),
+        help_text=_("What the images show most (Miaohua's main_body)."),
+        widget=forms.Select(attrs={"translate": "no"}),
+    )
     datasets = DatasetChoiceField(
+        label=_("Datasets"),
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
-        help_text="One or more datasets that are at Miaohua, with their images added.",
+        help_text=_("One or more datasets that are at Miaohua, with their images added."),
     )
-    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, train_form=None, datasets=None, taken_names=(), loading=False, **kwargs):
         """``loading``: get_train_form has not arrived yet; the two choices keep their value, and the form does
@@ -90,8 +107,10 @@ class TrainingForm(StudioForm):
         if self.loading:
             self.add_error(
                 "base_model",
-                "Miaohua's training choices are still loading: everything you entered is kept — "
-                "press Start training again in a moment.",
+                gettext(
+                    "Miaohua's training choices are still loading: everything you entered is kept — "
+                    "press Start training again in a moment."
+                ),
             )
         return data
 
@@ -99,16 +118,16 @@ class TrainingForm(StudioForm):
         name = self.cleaned_data["name"].strip()
         if not NAME_PATTERN.match(name):
             raise forms.ValidationError(
-                "Use letters, digits, spaces and - _ . ( ) only, starting with a letter or digit."
+                gettext("Use letters, digits, spaces and - _ . ( ) only, starting with a letter or digit.")
             )
         if name.casefold() in self.taken_names:
-            raise forms.ValidationError("A training or a model of this Miaohua account already has this name.")
+            raise forms.ValidationError(gettext("A training or a model of this Miaohua account already has this name."))
         return name
 
     def clean_trigger_word(self) -> str:
         word = self.cleaned_data["trigger_word"].strip()
         if not TRIGGER_PATTERN.match(word):
-            raise forms.ValidationError("A trigger word cannot contain commas, semicolons or line breaks.")
+            raise forms.ValidationError(gettext("A trigger word cannot contain commas, semicolons or line breaks."))
         return word
 
 
@@ -117,27 +136,27 @@ class LoraLinkForm(StudioForm):
     the page never waits on Miaohua)."""
 
     versionid = forms.ChoiceField(
-        label="LoRA",
+        label=_("LoRA"),
         error_messages={
-            "required": "Pick the LoRA this training made.",
-            "invalid_choice": "Pick one of this Miaohua account's private models.",
+            "required": _("Pick the LoRA this training made."),
+            "invalid_choice": _("Pick one of this Miaohua account's private models."),
         },
-        help_text="The account's private models at Miaohua (uploaded and trained).",
+        help_text=_("The account's private models at Miaohua (uploaded and trained)."),
     )
 
     def __init__(self, *args, models=None, loading=False, error="", **kwargs):
         super().__init__(*args, **kwargs)
         self.models = {m.versionid: m for m in models or []}
         self.loading = loading
-        self.fields["versionid"].choices = [("", "Choose…")] + [
+        self.fields["versionid"].choices = [("", gettext("Choose…"))] + [
             (m.versionid, f"{m.model_name} ({m.versionid})") for m in self.models.values()
         ]
         if loading:
-            self.note = "The account's private models are still loading from Miaohua; try again in a moment."
+            self.note = gettext("The account's private models are still loading from Miaohua; try again in a moment.")
         elif error:
-            self.note = f"The account's private models could not be loaded: {error}"
+            self.note = gettext("The account's private models could not be loaded: %(error)s") % {"error": shown(error)}
         elif not self.models:
-            self.note = "This Miaohua account has no private models yet."
+            self.note = gettext("This Miaohua account has no private models yet.")
         else:
             self.note = ""
 

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".jfif", ".pjpeg", ".pjp", ".webp"}
 
@@ -38,13 +40,13 @@ class Dataset(models.Model):
     upstream_account = models.ForeignKey(
         "accounts.UpstreamAccount", on_delete=models.SET_NULL, null=True, blank=True, related_name="datasets"
     )
-    account_email = models.EmailField("Miaohua account")
-    vendor_dataset_id = models.PositiveBigIntegerField("Miaohua dataset id", null=True, blank=True)
+    account_email = models.EmailField(_("Miaohua account"))
+    vendor_dataset_id = models.PositiveBigIntegerField(_("Miaohua dataset id"), null=True, blank=True)
     # Written just before the `dataset` call: the vendor has no idempotency key, so a creation is never resent
     # blindly; an unanswered one is looked for in dataset_all first.
     vendor_create_attempted_at = models.DateTimeField(null=True, blank=True)
-    vendor_error = models.TextField(blank=True, help_text="The last dataset-level failure, in plain words")
-    imported_at = models.DateTimeField(null=True, blank=True, help_text="Last refreshed from Miaohua's list")
+    vendor_error = models.TextField(blank=True, help_text=_("The last dataset-level failure, in plain words"))
+    imported_at = models.DateTimeField(null=True, blank=True, help_text=_("Last refreshed from Miaohua's list"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -81,17 +83,17 @@ def dataset_thumbnail_path(image: "DatasetImage", filename: str) -> str:
 
 class DatasetImage(models.Model):
     class State(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        SENDING = "sending", "Sending"
-        ADDED = "added", "Added"
-        REFUSED = "refused", "Refused"
-        FAILED = "failed", "Failed"
-        REMOVING = "removing", "Removing"
+        WAITING = "waiting", _("Waiting")
+        SENDING = "sending", _("Sending")
+        ADDED = "added", _("Added")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
+        REMOVING = "removing", _("Removing")
 
     class Source(models.TextChoices):
-        UPLOAD = "upload", "Uploaded"
-        HISTORY = "history", "From history"
-        MIAOHUA = "miaohua", "Imported from Miaohua"
+        UPLOAD = "upload", _("Uploaded")
+        HISTORY = "history", _("From history")
+        MIAOHUA = "miaohua", _("Imported from Miaohua")
 
     MOVING = (State.WAITING, State.SENDING, State.REMOVING)
 
@@ -111,9 +113,9 @@ class DatasetImage(models.Model):
     # The link upload_imgs (or dataset_all) gave: what dataset/add_images and delete_images name the image by.
     vendor_url = models.TextField(blank=True)
     vendor_path = models.CharField(max_length=500, blank=True, db_index=True)
-    error = models.TextField(blank=True, help_text="Why it was refused or failed, in plain words")
-    file_error = models.TextField(blank=True, help_text="Why an imported image could not be downloaded")
-    claim = models.CharField(max_length=32, blank=True, help_text="The send or remove run that holds it")
+    error = models.TextField(blank=True, help_text=_("Why it was refused or failed, in plain words"))
+    file_error = models.TextField(blank=True, help_text=_("Why an imported image could not be downloaded"))
+    claim = models.CharField(max_length=32, blank=True, help_text=_("The send or remove run that holds it"))
     claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -135,10 +137,10 @@ class DatasetImport(models.Model):
     """One "import from Miaohua" run for an account: every page of dataset_all, mirrored here."""
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Importing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     upstream_account = models.ForeignKey(
         "accounts.UpstreamAccount", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -170,11 +172,11 @@ class DatasetImport(models.Model):
 
 class TrainingJob(models.Model):
     class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SUBMITTING = "submitting", "Submitting"
-        RUNNING = "running", "Training"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        SUBMITTING = "submitting", _("Submitting")
+        RUNNING = "running", pgettext_lazy("state", "Training")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     IN_FLIGHT = (State.QUEUED, State.SUBMITTING, State.RUNNING)
     FINAL = (State.DONE, State.FAILED)
@@ -183,7 +185,7 @@ class TrainingJob(models.Model):
     upstream_account = models.ForeignKey(
         "accounts.UpstreamAccount", on_delete=models.SET_NULL, null=True, blank=True, related_name="training_jobs"
     )
-    account_email = models.EmailField("Miaohua account", blank=True)
+    account_email = models.EmailField(_("Miaohua account"), blank=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
 
@@ -191,7 +193,7 @@ class TrainingJob(models.Model):
     name = models.CharField(max_length=64)
     description = models.TextField(blank=True)
     base_model = models.CharField(max_length=100)
-    main_body = models.CharField("subject", max_length=50)
+    main_body = models.CharField(_("subject"), max_length=50)
     trigger_word = models.CharField(max_length=50)
     datasets = models.ManyToManyField(Dataset, related_name="training_jobs", blank=True)
     vendor_dataset_ids = models.JSONField(default=list)
@@ -199,25 +201,25 @@ class TrainingJob(models.Model):
     # What the vendor told us.
     upstream_task_id = models.CharField(max_length=100, blank=True, db_index=True)
     vendor_state = models.CharField(max_length=30, blank=True)
-    progress = models.FloatField(default=0.0, help_text="training_progress, 0–1")
-    error_message = models.TextField(blank=True, help_text="Why the training failed, in plain words")
+    progress = models.FloatField(default=0.0, help_text=_("training_progress, 0–1"))
+    error_message = models.TextField(blank=True, help_text=_("Why the training failed, in plain words"))
     # train_progress's model_name: the vendor renames ("train model1" → "train_model1"), so the LoRA is looked
     # for by this name (digest: "Trained model names").
-    vendor_model_name = models.CharField("name at Miaohua", max_length=200, blank=True)
-    lora_versionid = models.CharField("LoRA version id", max_length=200, blank=True)
-    lora_model_name = models.CharField("LoRA", max_length=200, blank=True)
+    vendor_model_name = models.CharField(_("name at Miaohua"), max_length=200, blank=True)
+    lora_versionid = models.CharField(_("LoRA version id"), max_length=200, blank=True)
+    lora_model_name = models.CharField(_("LoRA"), max_length=200, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     submit_attempted_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set just before train_submit is sent: the vendor may know it after"
+        null=True, blank=True, help_text=_("Set just before train_submit is sent: the vendor may know it after")
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     progress_started_at = models.DateTimeField(
-        null=True, blank=True, help_text="First report above 0: the estimate counts from here"
+        null=True, blank=True, help_text=_("First report above 0: the estimate counts from here")
     )
-    progress_first = models.FloatField(null=True, blank=True, help_text="The progress of that first report")
-    vendor_done_at = models.DateTimeField(null=True, blank=True, help_text="When Miaohua first said done")
+    progress_first = models.FloatField(null=True, blank=True, help_text=_("The progress of that first report"))
+    vendor_done_at = models.DateTimeField(null=True, blank=True, help_text=_("When Miaohua first said done"))
     finished_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)

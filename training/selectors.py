@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from miaohua_site.accounts.services import account_for_user
 from training.models import Dataset, DatasetImage, DatasetImport, TrainingEvent, TrainingJob
@@ -44,8 +45,11 @@ def dataset_for_change(user, pk) -> Dataset:
     dataset = dataset_for_user(user, pk)
     if not can_change_dataset(user, dataset):
         raise PermissionDenied(
-            f"This dataset lives on the Miaohua account {dataset.account_email}; only an admin connected to "
-            "that account can change it."
+            gettext(
+                "This dataset lives on the Miaohua account %(email)s; only an admin connected to "
+                "that account can change it."
+            )
+            % {"email": dataset.account_email}
         )
     return dataset
 
@@ -106,8 +110,11 @@ def job_for_lora_link(user, pk) -> TrainingJob:
     job = job_for_user(user, pk)
     if not can_link_lora(user, job):
         raise PermissionDenied(
-            f"This training ran on the Miaohua account {job.account_email}; only an admin connected to that "
-            "account can link its LoRA."
+            gettext(
+                "This training ran on the Miaohua account %(email)s; only an admin connected to that "
+                "account can link its LoRA."
+            )
+            % {"email": job.account_email}
         )
     return job
 

@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -24,6 +25,7 @@ from generation import selectors as generation_selectors
 from generation.vendor_rules import UPLOAD_MAX_BYTES
 from miaohua_site.accounts.decorators import staff_required, upstream_account_required
 from miaohua_site.accounts.services import account_for_user
+from miaohua_site.i18n import shown
 from miaohua_site.params import int_list, int_param
 from training import catalog, selectors, services
 from training.forms import DatasetForm, LoraLinkForm, TrainingForm
@@ -74,7 +76,7 @@ def dataset_create(request):
     form = DatasetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         dataset = services.dataset_create(user=request.user, account=request.upstream_account, **form.cleaned_data)
-        messages.success(request, f"Dataset “{dataset.name}” created. Add its images below.")
+        messages.success(request, gettext("Dataset “%(name)s” created. Add its images below.") % {"name": dataset.name})
         return redirect("dataset_detail", pk=dataset.pk)
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(request, "training/dataset_form.html", {"form": form, "dataset": None}, status=status)
@@ -86,9 +88,11 @@ def dataset_create(request):
 def dataset_import(request):
     run = services.dataset_import_start(user=request.user, account=request.upstream_account)
     if run.is_final:
-        messages.info(request, "Import from Miaohua finished.")
+        messages.info(request, gettext("Import from Miaohua finished."))
     else:
-        messages.info(request, "Importing the datasets of your Miaohua account; they appear here as they arrive.")
+        messages.info(
+            request, gettext("Importing the datasets of your Miaohua account; they appear here as they arrive.")
+        )
     return redirect("dataset_list")
 
 
@@ -141,7 +145,7 @@ def dataset_image_file(request, pk, image_pk, variant):
     image = get_object_or_404(DatasetImage, dataset=dataset, pk=image_pk)
     field = {"original": image.file, "thumb": image.thumbnail}.get(variant)
     if not field:
-        raise Http404("No such image.")
+        raise Http404(gettext("No such image."))
     response = FileResponse(field.open("rb"))
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -159,7 +163,7 @@ def dataset_edit(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         services.dataset_update(dataset=dataset, **form.cleaned_data)
-        messages.success(request, "Saved.")
+        messages.success(request, gettext("Saved."))
         return redirect("dataset_detail", pk=dataset.pk)
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(request, "training/dataset_form.html", {"form": form, "dataset": dataset}, status=status)
@@ -217,7 +221,7 @@ def _dataset_upload(request, pk, handler):
         return JsonResponse(
             {
                 "files": [
-                    {"id": image.pk, "name": image.original_name, "state": image.state, "error": image.error}
+                    {"id": image.pk, "name": image.original_name, "state": image.state, "error": shown(image.error)}
                     for image in made
                 ]
             }
@@ -225,11 +229,25 @@ def _dataset_upload(request, pk, handler):
     refused = [image for image in made if image.state == DatasetImage.State.REFUSED]
     kept = len(made) - len(refused)
     if kept:
-        messages.success(request, f"{kept} image{'s' if kept != 1 else ''} received, on the way to Miaohua.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s image received, on the way to Miaohua.",
+                "%(count)s images received, on the way to Miaohua.",
+                kept,
+            )
+            % {"count": kept},
+        )
     if refused:
-        messages.warning(request, f"{len(refused)} file{'s' if len(refused) != 1 else ''} refused — see why below.")
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s file refused — see why below.", "%(count)s files refused — see why below.", len(refused)
+            )
+            % {"count": len(refused)},
+        )
     if not made:
-        messages.info(request, "Choose one or more images first.")
+        messages.info(request, gettext("Choose one or more images first."))
     return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
 
 
@@ -258,15 +276,23 @@ def dataset_from_history(request, pk):
     ids = int_list(request.POST, "generated")
     picked = list(mine.filter(pk__in=ids).select_related("task"))
     if not picked:
-        messages.info(request, "Pick one or more images first.")
+        messages.info(request, gettext("Pick one or more images first."))
         return redirect("dataset_detail", pk=dataset.pk)
     made = services.dataset_images_from_history(user=request.user, dataset=dataset, images=picked)
     services.dataset_send_start(dataset_id=dataset.pk)
     refused = sum(image.state == DatasetImage.State.REFUSED for image in made)
     kept = len(made) - refused
-    messages.success(request, f"{kept} image{'s' if kept != 1 else ''} from your history added, on the way to Miaohua.")
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s image from your history added, on the way to Miaohua.",
+            "%(count)s images from your history added, on the way to Miaohua.",
+            kept,
+        )
+        % {"count": kept},
+    )
     if refused:
-        messages.warning(request, f"{refused} refused — see why below.")
+        messages.warning(request, gettext("%(count)s refused — see why below.") % {"count": refused})
     return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
 
 
@@ -277,13 +303,16 @@ def dataset_images_remove(request, pk):
     dataset = selectors.dataset_for_change(request.user, pk)
     ids = int_list(request.POST, "image") or int_list(request.POST, "selected")
     if not ids:
-        messages.info(request, "Select the images to remove first.")
+        messages.info(request, gettext("Select the images to remove first."))
         return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
     counts = services.dataset_images_remove(dataset=dataset, image_ids=ids)
     if counts["removing"]:
-        messages.info(request, f"Removing {counts['removing']} image(s) from the dataset at Miaohua.")
+        messages.info(
+            request,
+            gettext("Removing %(count)s image(s) from the dataset at Miaohua.") % {"count": counts["removing"]},
+        )
     if counts["removed"]:
-        messages.success(request, f"{counts['removed']} image(s) removed.")
+        messages.success(request, gettext("%(count)s image(s) removed.") % {"count": counts["removed"]})
     return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
 
 
@@ -294,7 +323,10 @@ def dataset_images_retry(request, pk):
     dataset = selectors.dataset_for_change(request.user, pk)
     ids = int_list(request.POST, "image") or None
     count = services.dataset_images_retry(dataset=dataset, image_ids=ids)
-    messages.info(request, f"Sending {count} image(s) again." if count else "Nothing to send again.")
+    messages.info(
+        request,
+        gettext("Sending %(count)s image(s) again.") % {"count": count} if count else gettext("Nothing to send again."),
+    )
     return redirect(reverse("dataset_detail", args=[dataset.pk]) + "#images")
 
 
@@ -452,9 +484,14 @@ def training_lora_link(request, pk):
     if form.is_valid():
         lora = form.cleaned_data["versionid"]
         if services.training_lora_link(job=job, user=request.user, lora=lora):
-            messages.success(request, f"“{job.name}” is linked to the LoRA “{lora.model_name}”.")
+            messages.success(
+                request,
+                gettext("“%(name)s” is linked to the LoRA “%(lora)s”.") % {"name": job.name, "lora": lora.model_name},
+            )
             return redirect(f"{reverse('training_list')}#job-{job.pk}")
-        form.add_error("versionid", "Miaohua has not finished this training yet: its LoRA cannot be linked now.")
+        form.add_error(
+            "versionid", gettext("Miaohua has not finished this training yet: its LoRA cannot be linked now.")
+        )
     job.link_form = form
     return _training_page(request, status=400, linking=job)
 

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
@@ -18,6 +19,7 @@ from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES, check_uplo
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
+from miaohua_site.i18n import english, stored
 from miaohua_site.workers.jobs import enqueue
 from miaohua_site.workers.leases import lease_is_free
 from training.models import Dataset, DatasetImage, DatasetImport
@@ -69,13 +71,21 @@ def _safe_name(name: str) -> str:
     base = os.path.basename((name or "").replace("\\", "/")).strip()
     return base[:255] or "image"
 
+# Reasons stored in English on a refused image (its ``error``), shown in the reader's language (miaohua_site.i18n).
+TOO_MANY_PIXELS = gettext_noop("This image has far too many pixels; Miaohua accepts at most 6144×6144.")
+TOO_LARGE = stored(gettext_noop("This image is over {mb} MB; Miaohua accepts at most 5 MB."))
+NOT_STORED_YET = gettext_noop("This image has not been stored yet; try again in a moment.")
+
 
 def _check(file) -> tuple[int, int]:
     """The vendor's rules (generation.vendor_rules), and a picture too large in pixels to even open."""
-    try:
-        return check_upload_image(file)
-    except Image.DecompressionBombError:
-        raise ValidationError("This image has far too many pixels; Miaohua accepts at most 6144×6144.") from None
+    with translation.override("en"):  # the reason is stored in English and shown in the reader's language
+        try:
+            return check_upload_image(file)
+        except Image.DecompressionBombError:
+            raise ValidationError(TOO_MANY_PIXELS) from None
+        except ValidationError as exc:
+            raise ValidationError([str(message) for message in exc.messages]) from None
 
 
 def _refused(dataset: Dataset, name: str, error: str, **fields) -> DatasetImage:
@@ -92,7 +102,7 @@ def dataset_images_store(*, dataset: Dataset, files, too_large=()) -> list[Datas
     one is listed with the reason and never sent. ``too_large`` names files the upload handler cut off."""
     made = []
     for name in too_large:
-        error = f"This image is over {UPLOAD_MAX_BYTES // (1024 * 1024)} MB; Miaohua accepts at most 5 MB."
+        error = english(TOO_LARGE, mb=UPLOAD_MAX_BYTES // (1024 * 1024))
         made.append(_refused(dataset, _safe_name(name), error))
     for upload in files:
         name = _safe_name(upload.name)
@@ -128,7 +138,7 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
             raise PermissionDenied("Not your image.")
         name = f"task{generated.task_id}-{generated.save_index}{os.path.splitext(generated.file.name or '')[1]}"
         if not generated.file or not generated.file.storage.exists(generated.file.name):
-            error = "This image has not been stored yet; try again in a moment."
+            error = NOT_STORED_YET
             made.append(_refused(dataset, name, error, source=DatasetImage.Source.HISTORY, source_image=generated))
             continue
         with generated.file.open("rb") as handle:

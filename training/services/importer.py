@@ -9,11 +9,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django_q.conf import Conf
 
 from generation import images as image_files
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.errors import UpstreamError
 from miaohua_site.workers.jobs import enqueue
 from training.models import Dataset, DatasetImage, DatasetImport, link_path
@@ -22,6 +24,8 @@ from training.services.sender import NOT_CONNECTED, _remove_rows, vendor_dataset
 
 ImageState = DatasetImage.State
 
+
+LIST_UNREADABLE = stored(gettext_noop("Miaohua's list of datasets could not be read: {reason}"))  # stored in English
 
 
 def dataset_import(*, import_id: int) -> dict:
@@ -36,7 +40,7 @@ def dataset_import(*, import_id: int) -> dict:
     account = account_for_email(run.account_email, prefer=run.upstream_account)
     if account is None:
         DatasetImport.objects.filter(pk=import_id).update(
-            state=DatasetImport.State.FAILED, error=NOT_CONNECTED.format(email=run.account_email), finished_at=now
+            state=DatasetImport.State.FAILED, error=english(NOT_CONNECTED, email=run.account_email), finished_at=now
         )
         return {"import_id": import_id, "failed": "not connected"}
     client = client_for_account(account)
@@ -46,7 +50,7 @@ def dataset_import(*, import_id: int) -> dict:
     except UpstreamError as exc:
         DatasetImport.objects.filter(pk=import_id).update(
             state=DatasetImport.State.FAILED,
-            error=f"Miaohua's list of datasets could not be read: {exc.user_message}",
+            error=english(LIST_UNREADABLE, reason=exc.user_message),
             finished_at=timezone.now(),
         )
         return {"import_id": import_id, "failed": str(exc)}

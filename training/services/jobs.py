@@ -8,12 +8,14 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from generation import catalog as generation_catalog
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.errors import UpstreamError
 from miaohua_site.workers import engine
 from miaohua_site.workers.jobs import outcome_unknown, surely_not_done, unsent_message
@@ -23,8 +25,12 @@ from training.services.datasets import account_for_email
 
 JobState = TrainingJob.State
 
-NOT_CONNECTED = "No connected Miaohua account for {email}: connect it under Settings, then retry."
-NO_TRAINING_ANSWER = "Miaohua did not answer; it may or may not have started — look at Miaohua before trying again."
+# Stored in English (the job's error_message and log), shown in the reader's language (miaohua_site.i18n).
+NOT_CONNECTED = stored(gettext_noop("No connected Miaohua account for {email}: connect it under Settings, then retry."))
+NO_TRAINING_ANSWER = gettext_noop(
+    "Miaohua did not answer; it may or may not have started — look at Miaohua before trying again."
+)
+LINKED_BY_HAND = stored(gettext_noop("Linked by hand by {who}: the LoRA {lora} is ready."))
 
 
 def _event(job_id: int, state: str, message: str = "", *, vendor_state: str = "", progress=None, at=None) -> None:
@@ -68,7 +74,7 @@ def training_submit(
         with transaction.atomic():
             job.save()
             job.datasets.set(datasets)
-            _event(job.pk, JobState.QUEUED, "Queued.", at=job.created_at)
+            _event(job.pk, JobState.QUEUED, gettext_noop("Queued."), at=job.created_at)
             audit.record(AuditEvent.Action.TRAINING_STARTED, actor=user, target=job, datasets=job.vendor_dataset_ids)
     except IntegrityError:
         return TrainingJob.objects.get(owner=user, idempotency_key=idempotency_key)
@@ -96,10 +102,10 @@ def training_send(*, job_id: int) -> str:
     ):
         return "not queued"
     job = TrainingJob.objects.get(pk=job_id)
-    _event(job.pk, JobState.SUBMITTING, "Sending to Miaohua.", at=claimed_at)
+    _event(job.pk, JobState.SUBMITTING, gettext_noop("Sending to Miaohua."), at=claimed_at)
     account = account_for_email(job.account_email, prefer=job.upstream_account)
     if account is None:
-        _fail_job(job.pk, NOT_CONNECTED.format(email=job.account_email))
+        _fail_job(job.pk, english(NOT_CONNECTED, email=job.account_email))
         return "failed"
     if job.upstream_account_id != account.pk:
         TrainingJob.objects.filter(pk=job.pk).update(upstream_account=account)
@@ -133,7 +139,8 @@ def training_send(*, job_id: int) -> str:
     if not moved:  # the recovery gave up on it meanwhile: keep the vendor's id all the same
         TrainingJob.objects.filter(pk=job.pk, upstream_task_id="").update(upstream_task_id=upstream_id)
         return "lost"
-    _event(job.pk, JobState.RUNNING, "Accepted by Miaohua.", vendor_state="submitted", progress=0.0, at=now)
+    accepted = gettext_noop("Accepted by Miaohua.")
+    _event(job.pk, JobState.RUNNING, accepted, vendor_state="submitted", progress=0.0, at=now)
     return "running"
 
 
@@ -170,7 +177,7 @@ def _lora_link(*, job: TrainingJob, user, lora) -> bool:
     if not moved:
         return False
     who = user.get_username()
-    _event(job.pk, JobState.DONE, f"Linked by hand by {who}: the LoRA {lora.model_name!r} is ready.",
+    _event(job.pk, JobState.DONE, english(LINKED_BY_HAND, who=who, lora=repr(lora.model_name)),
            vendor_state=job.vendor_state, progress=1.0, at=now)  # fmt: skip
     audit.record(AuditEvent.Action.LORA_LINKED, actor=user, target=job, lora=lora.versionid, lora_name=lora.model_name)
     if job.upstream_account is not None:

@@ -17,9 +17,11 @@ from functools import partial
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from generation import catalog as generation_catalog
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.errors import (
     AuthenticationError,
     LoginFailed,
@@ -39,18 +41,33 @@ logger = logging.getLogger(__name__)
 
 JobState = TrainingJob.State
 
-LORA_MISSING = (
-    "Miaohua finished the training, but no model named {names} turned up among the account's private models "
-    "within {wait}. An admin can link the LoRA by hand below."
+# Stored in English (the job's error_message and log), shown in the reader's language (miaohua_site.i18n).
+LORA_MISSING = stored(
+    gettext_noop(
+        "Miaohua finished the training, but no model named {names} turned up among the account's private models "
+        "within {wait}. An admin can link the LoRA by hand below."
+    )
 )
-TIMED_OUT = "Miaohua did not finish the training within {hours:g} hours."
-UNKNOWN_TRAINING = "Miaohua does not know this training any more."
+TWO_NAMES = stored(gettext_noop("'{first}' or '{second}'"))
+WAIT_WORDS = {
+    "hour": stored(gettext_noop("{n} hour")),
+    "hours": stored(gettext_noop("{n} hours")),
+    "minute": stored(gettext_noop("{n} minute")),
+    "minutes": stored(gettext_noop("{n} minutes")),
+    "seconds": stored(gettext_noop("{n} seconds")),
+}
+TIMED_OUT = stored(gettext_noop("Miaohua did not finish the training within {hours} hours."))
+UNKNOWN_TRAINING = gettext_noop("Miaohua does not know this training any more.")
+STOPPED_SILENTLY = stored(gettext_noop("Miaohua stopped the training ({state}) without saying why."))
+COULD_NOT_TRAIN = stored(gettext_noop("Miaohua could not train the LoRA: {reason}"))
+VENDOR_REPORTS = stored(gettext_noop("Miaohua reports {state}."))
+LORA_READY = stored(gettext_noop("Done: the LoRA {lora} is ready."))
 
 # train_progress states in words (the document shows only "done"; the others are seen in the wild).
 VENDOR_STATES = {
-    "pending": "Waiting for a trainer at Miaohua.",
-    "running": "Training at Miaohua.",
-    "done": "Miaohua finished the training; looking for the LoRA.",
+    "pending": gettext_noop("Waiting for a trainer at Miaohua."),
+    "running": gettext_noop("Training at Miaohua."),
+    "done": gettext_noop("Miaohua finished the training; looking for the LoRA."),
 }
 
 
@@ -68,7 +85,7 @@ def _client(account):
 def _timed_out(job: TrainingJob) -> bool:
     hours = float(settings.TRAINING_TIMEOUT_SECONDS) / 3600
     if job.submitted_at and job.submitted_at < timezone.now() - timedelta(hours=hours):
-        return _fail_job(job.pk, TIMED_OUT.format(hours=hours), from_states=(JobState.RUNNING,))
+        return _fail_job(job.pk, english(TIMED_OUT, hours=f"{hours:g}"), from_states=(JobState.RUNNING,))
     return False
 
 
@@ -113,9 +130,9 @@ def _record_progress(job: TrainingJob, progress: TrainProgress) -> str:
     now = timezone.now()
     share = max(0.0, min(1.0, float(progress.training_progress or 0)))
     if progress.is_failed:
-        reason = progress.error_msg or f"Miaohua stopped the training ({progress.state!r}) without saying why."
+        reason = english(STOPPED_SILENTLY, state=repr(progress.state))
         if progress.error_msg:
-            reason = f"Miaohua could not train the LoRA: {progress.error_msg}"
+            reason = english(COULD_NOT_TRAIN, reason=progress.error_msg)
         _fail_job(job.pk, reason, from_states=(JobState.RUNNING,), vendor_state=progress.state[:30],
                   progress=share, last_polled_at=now, poll_attempts=F("poll_attempts") + 1)  # fmt: skip
         return "failed"
@@ -132,7 +149,7 @@ def _record_progress(job: TrainingJob, progress: TrainProgress) -> str:
             columns.update(progress_started_at=now, progress_first=share)
     TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(**columns)
     if progress.state[:30] != job.vendor_state:
-        said = VENDOR_STATES.get(progress.state, f"Miaohua reports {progress.state!r}.")
+        said = VENDOR_STATES.get(progress.state) or english(VENDOR_REPORTS, state=repr(progress.state))
         _event(job.pk, JobState.RUNNING, said, vendor_state=progress.state[:30], progress=columns["progress"], at=now)
     return "vendor done" if progress.is_done else ""
 
@@ -147,11 +164,11 @@ def name_key(name: str) -> str:
 def _wait_words(seconds: float) -> str:
     if seconds >= 3600 and seconds % 3600 == 0:
         hours = int(seconds // 3600)
-        return f"{hours} hour{'s' if hours != 1 else ''}"
+        return english(WAIT_WORDS["hours" if hours != 1 else "hour"], n=hours)
     if seconds >= 60:
         minutes = round(seconds / 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} seconds"
+        return english(WAIT_WORDS["minutes" if minutes != 1 else "minute"], n=minutes)
+    return english(WAIT_WORDS["seconds"], n=f"{seconds:g}")
 
 
 @dataclass
@@ -183,7 +200,8 @@ def _give_up_if_due(job: TrainingJob) -> str:
     if (now - (job.vendor_done_at or now)).total_seconds() < wait:
         return ""
     names = list(dict.fromkeys(n for n in (job.vendor_model_name, job.name) if n))
-    message = LORA_MISSING.format(names=" or ".join(repr(n) for n in names), wait=_wait_words(wait))
+    shown_names = english(TWO_NAMES, first=names[0], second=names[1]) if len(names) > 1 else repr(names[0])
+    message = english(LORA_MISSING, names=shown_names, wait=_wait_words(wait))
     if TrainingJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
         state=JobState.DONE, finished_at=now, error_message=message
     ):
@@ -237,7 +255,7 @@ def _link(job: TrainingJob, lora) -> str:
     )  # fmt: skip
     if not moved:
         return ""
-    _event(job.pk, JobState.DONE, f"Done: the LoRA {lora.model_name!r} is ready.", vendor_state=job.vendor_state,
+    _event(job.pk, JobState.DONE, english(LORA_READY, lora=repr(lora.model_name)), vendor_state=job.vendor_state,
            progress=1.0, at=now)  # fmt: skip
     generation_catalog.forget_private_models(job.upstream_account)
     return "done"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django_q.models import Schedule
 
 from miaohua_site.workers import engine
@@ -22,7 +23,8 @@ JobState = TrainingJob.State
 
 RECOVER_JOB = "training.tasks.training_recover_job"
 RECOVER_SCHEDULE = "training: send waiting images, restart removals and imports"
-INTERRUPTED = "The sending was interrupted; retry to send the file again."
+INTERRUPTED = gettext_noop("The sending was interrupted; retry to send the file again.")  # stored in English
+IMPORT_INTERRUPTED = gettext_noop("The import was interrupted; start it again.")
 
 
 
@@ -89,7 +91,7 @@ def training_recover() -> dict:
         enqueue(IMPORT_JOB, pk, task_name=f"dataset-import-{pk}-again")
         counts["imports"] += 1
     DatasetImport.objects.filter(state=DatasetImport.State.RUNNING, started_at__lt=now - timedelta(minutes=30)).update(
-        state=DatasetImport.State.FAILED, error="The import was interrupted; start it again.", finished_at=now
+        state=DatasetImport.State.FAILED, error=IMPORT_INTERRUPTED, finished_at=now
     )
     return counts
 

@@ -12,10 +12,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import english, stored
 from miaohua_site.upstream.errors import (
     AuthenticationError,
     ContentRefused,
@@ -40,11 +42,17 @@ logger = logging.getLogger(__name__)
 
 ImageState = DatasetImage.State
 
-NOT_CONNECTED = "No connected Miaohua account for {email}: connect it under Settings, then retry."
-FILE_MISSING = "The file is no longer stored here; upload it again."
-UPLOAD_UNANSWERED = "Miaohua did not answer while adding this image; a retry checks the dataset first."
-CREATE_UNANSWERED = "Miaohua did not answer while creating the dataset; a retry looks for it first."
-REMOVE_FAILED = "Miaohua did not remove this image: {reason}"
+# Stored in English (an image's error, a dataset's vendor_error), shown in the reader's language (miaohua_site.i18n).
+NOT_CONNECTED = stored(gettext_noop("No connected Miaohua account for {email}: connect it under Settings, then retry."))
+FILE_MISSING = gettext_noop("The file is no longer stored here; upload it again.")
+UPLOAD_UNANSWERED = gettext_noop("Miaohua did not answer while adding this image; a retry checks the dataset first.")
+CREATE_UNANSWERED = gettext_noop("Miaohua did not answer while creating the dataset; a retry looks for it first.")
+REMOVE_FAILED = stored(gettext_noop("Miaohua did not remove this image: {reason}"))
+IMAGE_REFUSED = stored(gettext_noop("Miaohua refused this image: {reason}"))
+IMAGE_NOT_ADDED = stored(gettext_noop("Miaohua did not add this image: {reason}"))
+CREATE_REFUSED = stored(gettext_noop("Miaohua refused to create the dataset: {reason}"))
+CREATING_ELSEWHERE = gettext_noop("Another worker is creating this dataset at Miaohua; retry in a moment.")
+NO_ACCOUNT = gettext_noop("no connected account.")
 DELETE_CHUNK = 50
 
 
@@ -125,7 +133,7 @@ def _upload(client, images: list[DatasetImage], report: dict) -> list[tuple[Data
             urls = client.upload_imgs(files)
         except (ContentRefused, InvalidParameter) as exc:
             if len(images) == 1:
-                _set_state(images, ImageState.REFUSED, error=f"Miaohua refused this image: {exc.user_message}")
+                _set_state(images, ImageState.REFUSED, error=english(IMAGE_REFUSED, reason=exc.user_message))
                 report["refused"] += 1
                 return []
             refusal = exc
@@ -167,7 +175,7 @@ def _create_vendor_dataset(client, dataset: Dataset, urls: list[str]) -> None:
         pk=dataset.pk, vendor_dataset_id__isnull=True, vendor_create_attempted_at__isnull=True
     ).update(vendor_create_attempted_at=attempt)
     if not taken:
-        raise _Stop("Another worker is creating this dataset at Miaohua; retry in a moment.")
+        raise _Stop(CREATING_ELSEWHERE)
     try:
         vendor_id = client.dataset_create(dataset.name, dataset.description, urls)
     except UpstreamUnavailable as exc:
@@ -183,7 +191,7 @@ def _create_vendor_dataset(client, dataset: Dataset, urls: list[str]) -> None:
         Dataset.objects.filter(pk=dataset.pk).update(vendor_create_attempted_at=None)
         raise _Stop(exc.user_message) from None
     except UpstreamError as exc:  # a refusal: nothing was created
-        message = f"Miaohua refused to create the dataset: {exc.user_message}"
+        message = english(CREATE_REFUSED, reason=exc.user_message)
         Dataset.objects.filter(pk=dataset.pk).update(vendor_create_attempted_at=None, vendor_error=message)
         raise _Stop(message) from None
     Dataset.objects.filter(pk=dataset.pk).update(vendor_dataset_id=vendor_id, vendor_error="", updated_at=attempt)
@@ -248,7 +256,7 @@ def _send_batch(client, dataset: Dataset, batch: list[DatasetImage], report: dic
         except (AuthenticationError, LoginFailed) as exc:
             raise _Stop(exc.user_message) from None
         except UpstreamError as exc:  # "invalid image": the vendor did not take them
-            _set_state(images, ImageState.FAILED, error=f"Miaohua did not add this image: {exc.user_message}")
+            _set_state(images, ImageState.FAILED, error=english(IMAGE_NOT_ADDED, reason=exc.user_message))
             report["failed"] += len(images)
             return
     _set_state(images, ImageState.ADDED, added_at=timezone.now())
@@ -281,7 +289,7 @@ def dataset_send(*, dataset_id: int) -> dict:
             return report
         account = account_for_email(dataset.account_email, prefer=dataset.upstream_account)
         if account is None:
-            raise _Stop(NOT_CONNECTED.format(email=dataset.account_email))
+            raise _Stop(english(NOT_CONNECTED, email=dataset.account_email))
         client = client_for_account(account)
         stopped = work_under_lease(
             lease,
@@ -329,7 +337,7 @@ def dataset_remove(*, dataset_id: int) -> dict:
         return report
     account = account_for_email(dataset.account_email, prefer=dataset.upstream_account)
     if account is None:
-        _set_state(images, ImageState.ADDED, error=REMOVE_FAILED.format(reason="no connected account."))
+        _set_state(images, ImageState.ADDED, error=english(REMOVE_FAILED, reason=NO_ACCOUNT))
         report["kept"] = len(images)
         return report
     client = client_for_account(account)
@@ -344,7 +352,7 @@ def dataset_remove(*, dataset_id: int) -> dict:
                 except UpstreamError:
                     paths = None
                 if paths is None:
-                    _set_state(chunk, ImageState.ADDED, error=REMOVE_FAILED.format(reason=exc.user_message))
+                    _set_state(chunk, ImageState.ADDED, error=english(REMOVE_FAILED, reason=exc.user_message))
                     report["kept"] += len(chunk)
                     continue
                 gone = [image for image in chunk if image.vendor_path not in paths]
@@ -357,11 +365,11 @@ def dataset_remove(*, dataset_id: int) -> dict:
                         pass
                 _remove_rows(gone)
                 report["removed"] += len(gone)
-                _set_state(left, ImageState.ADDED, error=REMOVE_FAILED.format(reason=exc.user_message))
+                _set_state(left, ImageState.ADDED, error=english(REMOVE_FAILED, reason=exc.user_message))
                 report["kept"] += len(left)
                 continue
             except UpstreamError as exc:
-                _set_state(chunk, ImageState.ADDED, error=REMOVE_FAILED.format(reason=exc.user_message))
+                _set_state(chunk, ImageState.ADDED, error=english(REMOVE_FAILED, reason=exc.user_message))
                 report["kept"] += len(chunk)
                 continue
             _remove_rows(chunk)
