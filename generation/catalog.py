@@ -30,6 +30,7 @@ from django_q.tasks import async_task
 
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import client_for_account
+from miaohua_site.i18n import english
 from miaohua_site.upstream.errors import UpstreamError
 from miaohua_site.upstream.types import ControlNet, GenerationForm, Model
 
@@ -288,7 +289,7 @@ def _fetch(client, spec: Spec):
 def _store_error(spec: Spec, account: UpstreamAccount, message: str) -> None:
     key = _key(spec, account)
     entry = cache.get(key) or Cached()
-    cache.set(key, replace(entry, error=message, error_at=timezone.now()), _keep_seconds())
+    cache.set(key, replace(entry, error=english(message), error_at=timezone.now()), _keep_seconds())
     cache.delete(_lock_key(key))
 
 

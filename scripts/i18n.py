@@ -71,6 +71,7 @@ def extract(locations: bool = False) -> None:
         for placeholder, value in HEADER.items():
             text = text.replace(f'"{placeholder}\\n"', f'"{value}\\n"')
         text = re.sub(r'"POT-Creation-Date: [^"]*\\n"\n', "", text)  # a date in the diff of every extract
+        text = re.sub(r'^msgstr\[[1-9]\] ""\n', "", text, flags=re.M)  # one plural form in Chinese (a new file has 2)
         po.write_text(text)
 
 

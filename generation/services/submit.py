@@ -192,10 +192,11 @@ def _upload_input(client, *, owner_id: int, reference: str) -> str:
 
 
 def task_fail(task_pk: int, message: str, *, from_states=(State.SUBMITTING,), **extra) -> bool:
-    """Fail a task that is still in one of ``from_states`` (a conditional UPDATE: True when it moved)."""
+    """Fail a task that is still in one of ``from_states`` (a conditional UPDATE: True when it moved). The reason is
+    stored in English whatever language is active (a lazy message included), shown translated (|stored_message)."""
     return bool(
         GenerationTask.objects.filter(pk=task_pk, state__in=from_states).update(
-            state=State.FAILED, error_message=message, finished_at=timezone.now(), **extra
+            state=State.FAILED, error_message=english(message), finished_at=timezone.now(), **extra
         )
     )
 

@@ -83,6 +83,7 @@ def training_submit(
 
 
 def _fail_job(job_id: int, message: str, *, from_states=(JobState.SUBMITTING,), **extra) -> bool:
+    message = english(message)  # a lazy vendor explanation included: stored in English, shown translated
     now = timezone.now()
     moved = TrainingJob.objects.filter(pk=job_id, state__in=from_states).update(
         state=JobState.FAILED, error_message=message, finished_at=now, **extra

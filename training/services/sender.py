@@ -101,6 +101,7 @@ class _Stop(Exception):
     """The sender cannot go on (account, login, vendor out of reach): what is left waits for a retry."""
 
     def __init__(self, message: str) -> None:
+        message = english(message)  # stored on the images: English, shown translated
         super().__init__(message)
         self.message = message
 
