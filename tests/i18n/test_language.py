@@ -109,6 +109,7 @@ def test_the_javascript_catalog_answers_in_the_pages_language(client):
     assert "django.gettext" in zh and "django.gettext" in en
     assert re.search(r"[\u4e00-\u9fff]", zh)
     assert not re.search(r"[\u4e00-\u9fff]", en)
+    assert '"Copied": "\u5df2\u590d\u5236"' in zh  # static/app.js and team.js: "Copied" → 已复制
 
 
 def test_dates_follow_the_language(client, owner, settings):
