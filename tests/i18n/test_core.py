@@ -198,3 +198,32 @@ def test_durations_read_in_chinese():
         assert human_duration(3840) == "1 小时 4 分"
     with translation.override("en"):
         assert human_duration(125) == "2 min 5 s"
+
+
+def test_a_paused_sign_in_says_so_in_chinese(client, owner, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "owner", "password": "wrong-pass"}, headers=ZH)
+    locked = client.post(reverse("login"), {"username": "owner", "password": "owner-pass-123"}, headers=ZH)
+    assert locked.status_code == 429
+    page = locked.content.decode()
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    assert f"此用户名的密码错误次数过多。登录已暂停 {minutes} 分钟：请在 " in page
+    assert "管理员可以提前解除暂停。" in page and "Too many" not in page
+
+
+def test_the_server_error_page_is_in_chinese():
+    from django.template import loader
+
+    with translation.override("zh-hans"):
+        page = loader.render_to_string("500.html")
+    assert '<html lang="zh-Hans">' in page and "<h1>出错了</h1>" in page and "返回妙画工作室" in page
+    with translation.override("en"):
+        assert "<h1>Something went wrong</h1>" in loader.render_to_string("500.html")
+
+
+def test_a_permission_refusal_is_explained_in_chinese(client, owner):
+    client.force_login(owner)
+    response = client.get(reverse("team_account_settings"), headers=ZH)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "<title>无权访问 · 妙画工作室</title>" in page and "只有管理员可以执行此操作。" in page
