@@ -227,3 +227,34 @@ def test_a_permission_refusal_is_explained_in_chinese(client, owner):
     assert response.status_code == 403
     page = response.content.decode()
     assert "<title>无权访问 · 妙画工作室</title>" in page and "只有管理员可以执行此操作。" in page
+
+
+def test_a_parameters_reason_is_in_chinese_in_the_htmx_fragment_and_in_english_for_english(rf):
+    from django.http import QueryDict
+
+    from miaohua_site.params import BadParameter, IdField, date_range, int_param
+    from miaohua_site.views import bad_request
+
+    def reason(language, data):
+        with translation.override(language):
+            try:
+                int_param(QueryDict(data), "image")
+            except BadParameter as exc:
+                request = rf.get("/", headers={"HX-Request": "true"})
+                request.htmx = True
+                return exc, bad_request(request, exc).content.decode()
+        raise AssertionError("no BadParameter")
+
+    _, chinese = reason("zh-hans", "image=abc")
+    assert chinese == '<p class="mb-0" role="alert">「image」必须是整数（ID），而不是「abc」。</p>'
+    _, english_fragment = reason("en", "image=abc")
+    assert "“image” must be a whole number (an id), not “abc”." in english_fragment
+
+    errors = {}
+    with translation.override("zh-hans"):
+        date_range(QueryDict("from=2026-11-02&to=2026-11-01"), errors)
+        assert str(errors["to"]) == "结束日期早于开始日期。"
+        field = IdField(what="The chosen init image")
+        assert "不是有效的选择" in str(field.error_messages["invalid"])
+    with translation.override("en"):
+        assert str(field.error_messages["invalid"]).startswith("The chosen init image is not a valid choice")
