@@ -1,11 +1,12 @@
 """Response headers Django does not set by itself, and refusals before any view runs."""
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from miaohua_site.params import BadParameter
 from miaohua_site.views import bad_request
 
-NUL_MESSAGE = "“{name}” contains a NUL character (\\0), which no field accepts. Remove it and try again."
+NUL_MESSAGE = _("“{name}” contains a NUL character (\\0), which no field accepts. Remove it and try again.")
 
 
 def _with_nul(data) -> str | None:
@@ -31,7 +32,7 @@ class RefuseNulMiddleware:
         if name is None and request.method == "POST" and not getattr(view_func, "parses_own_body", False):
             name = _with_nul(request.POST)
         if name is not None:
-            return bad_request(request, BadParameter(NUL_MESSAGE.format(name=name)))
+            return bad_request(request, BadParameter(str(NUL_MESSAGE).format(name=name)))
         return None
 
 

@@ -12,6 +12,9 @@ from django.core.exceptions import BadRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 DB_ID_MAX = 2**63 - 1  # BigAutoField, SQLite INTEGER and PostgreSQL bigint alike
 _DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: "²".isdigit() is True, and int("²") fails
@@ -36,7 +39,8 @@ def int_param(data, name: str, *, default=None):
         return default
     value = parse_id(raw.strip())
     if value is None:
-        raise BadParameter(f"“{name}” must be a whole number (an id), not “{_shown(raw)}”.")
+        message = _("“%(name)s” must be a whole number (an id), not “%(value)s”.")
+        raise BadParameter(message % {"name": name, "value": _shown(raw)})
     return value
 
 
@@ -48,7 +52,8 @@ def int_list(data, name: str, *, limit: int | None = 1000) -> list[int]:
             continue
         value = parse_id(raw.strip())
         if value is None:
-            raise BadParameter(f"Each “{name}” must be a whole number (an id), not “{_shown(raw)}”.")
+            message = _("Each “%(name)s” must be a whole number (an id), not “%(value)s”.")
+            raise BadParameter(message % {"name": name, "value": _shown(raw)})
         values.append(value)
     return list(dict.fromkeys(values))[:limit]
 
@@ -85,7 +90,9 @@ class IdField(forms.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", DB_ID_MAX)
         kwargs.setdefault("widget", forms.HiddenInput)
-        message = f"{what} is not a valid choice (it must be a whole number, an id): choose it again."
+        message = format_lazy(
+            gettext_lazy("{what} is not a valid choice (it must be a whole number, an id): choose it again."), what=what
+        )
         kwargs["error_messages"] = {"invalid": message, "min_value": message, "max_value": message}
         super().__init__(**kwargs)
 
@@ -105,7 +112,7 @@ class IdConverter:
         return str(value)
 
 
-DATE_MESSAGE = "Use a date like 2026-11-24."
+DATE_MESSAGE = gettext_lazy("Use a date like 2026-11-24.")
 
 
 def parse_day(raw: str) -> date | None:
@@ -131,7 +138,7 @@ def date_range(data, errors: dict) -> tuple[date | None, date | None]:
             errors[key] = DATE_MESSAGE
         days.append(day)
     if days[0] and days[1] and days[0] > days[1]:
-        errors["to"] = "The end date is before the start date."
+        errors["to"] = _("The end date is before the start date.")
     return days[0], days[1]
 
 

@@ -1,5 +1,7 @@
 """Small wording helpers shared by the apps' template filters."""
 
+from django.utils.translation import gettext as _
+
 
 def human_duration(seconds) -> str:
     """ "8 s", "2 min 5 s", "1 h 4 min"; empty for None."""
@@ -7,9 +9,9 @@ def human_duration(seconds) -> str:
         return ""
     seconds = max(0, int(round(float(seconds))))
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(seconds)s s") % {"seconds": seconds}
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds} s"
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}

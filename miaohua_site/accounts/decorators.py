@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from miaohua_site.accounts.services import account_for_user
 from team.roles import can_generate
@@ -19,13 +20,15 @@ def upstream_account_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not can_generate(request.user):
-            raise PermissionDenied("Viewers see the team's work; they cannot send work to Miaohua.")
+            raise PermissionDenied(_("Viewers see the team's work; they cannot send work to Miaohua."))
         request.upstream_account = account_for_user(request.user)
         if request.upstream_account is None:
             messages.info(
                 request,
-                "Connect your Miaohua account first, or ask an admin to let you use the team's: this page "
-                "sends work to Miaohua on your behalf.",
+                _(
+                    "Connect your Miaohua account first, or ask an admin to let you use the team's: this page "
+                    "sends work to Miaohua on your behalf."
+                ),
             )
             return redirect(f"{reverse('upstream_settings')}?{urlencode({'next': request.get_full_path()})}")
         return view(request, *args, **kwargs)
@@ -40,7 +43,7 @@ def staff_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_staff:
-            raise PermissionDenied("Only admins can do this.")
+            raise PermissionDenied(_("Only admins can do this."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -54,7 +57,7 @@ def member_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD", "OPTIONS") and not can_generate(request.user):
-            raise PermissionDenied("Viewers see the team's work; they cannot change anything.")
+            raise PermissionDenied(_("Viewers see the team's work; they cannot change anything."))
         return view(request, *args, **kwargs)
 
     return wrapper

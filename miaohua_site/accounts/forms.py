@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
+from miaohua_site.accounts.language import language_of
 from miaohua_site.accounts.mail import MailNotSent, mail_connection, send_templated
 from miaohua_site.forms import StudioForm, StudioFormMixin
 from miaohua_site.params import parse_id
@@ -14,16 +17,24 @@ __all__ = [
     "TeamSharingForm",
 ]
 
+# Django 5.2's MinimumLengthValidator says this with "%d", its zh_Hans catalog still has the older "%(min_length)d"
+# msgid (so the message came in English): ours carries the current msgid, translated in locale/parts/core.po.
+PASSWORD_TOO_SHORT = ngettext_lazy(
+    "This password is too short. It must contain at least %d character.",
+    "This password is too short. It must contain at least %d characters.",
+    "min_length",
+)
+
 
 class ConnectForm(StudioForm):
     email = forms.EmailField(
-        label="Miaohua email",
+        label=_("Miaohua email"),
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
-        help_text="The email you registered at Miaohua with.",
+        help_text=_("The email you registered at Miaohua with."),
     )
     # Never rendered back into the page, not even after an error.
     password = forms.CharField(
-        label="Miaohua password",
+        label=_("Miaohua password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}, render_value=False),
     )
@@ -48,12 +59,12 @@ class TeamSharingForm(StudioForm):
     """Which members may use the team's Miaohua account (the candidates: active members, no viewers)."""
 
     members = MemberChoices(
-        label="Members who may use the team account",
+        label=_("Members who may use the team account"),
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "%(value)s is not an active member of the team; reload the page."},
-        help_text="Admins always may. A member with a Miaohua account of their own keeps using their own.",
+        error_messages={"invalid_choice": _("%(value)s is not an active member of the team; reload the page.")},
+        help_text=_("Admins always may. A member with a Miaohua account of their own keeps using their own."),
     )
 
     def __init__(self, *args, candidates, **kwargs):
@@ -91,4 +102,5 @@ class PasswordResetForm(StudioFormMixin, auth_forms.PasswordResetForm):
             to_email=to_email,
             from_email=from_email,
             html_template=html_email_template_name,
+            language=language_of(context["user"]),
         )

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from miaohua_site.accounts import crypto
 
@@ -11,8 +12,8 @@ class UpstreamAccount(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upstream_account", null=True, blank=True
     )
-    is_team = models.BooleanField("team account", default=False)
-    email = models.EmailField("Miaohua email")
+    is_team = models.BooleanField(_("team account"), default=False)
+    email = models.EmailField(_("Miaohua email"))
     password_encrypted = models.TextField(editable=False)
     token_encrypted = models.TextField(blank=True, editable=False)
     connected_at = models.DateTimeField(auto_now_add=True)
@@ -61,7 +62,7 @@ class Preferences(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "preferences"
+        verbose_name = verbose_name_plural = _("preferences")
 
     def __str__(self) -> str:
         return f"{self.user}: {self.language or 'browser language'}"

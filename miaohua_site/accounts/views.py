@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -34,11 +35,13 @@ def _connected(form: ConnectForm, *, user=None, team: bool = False) -> bool:
             user=user, team=team, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
         )
     except LoginFailed as exc:
-        form.add_error("password", f"Miaohua did not accept this email and password: {exc.user_message}")
+        message = _("Miaohua did not accept this email and password: %(reason)s")
+        form.add_error("password", message % {"reason": exc.user_message})
     except UpstreamUnavailable as exc:
-        form.add_error(None, f"Miaohua could not be reached to check these credentials. {exc.user_message}")
+        message = _("Miaohua could not be reached to check these credentials. %(reason)s")
+        form.add_error(None, message % {"reason": exc.user_message})
     except UpstreamError as exc:
-        form.add_error(None, f"Miaohua refused the check: {exc.user_message}")
+        form.add_error(None, _("Miaohua refused the check: %(reason)s") % {"reason": exc.user_message})
     else:
         return True
     return False
@@ -52,7 +55,7 @@ def upstream_settings(request):
     replacing = request.GET.get("replace") == "1" or request.method == "POST"
     form = ConnectForm(request.POST or None, initial={"email": account.email if account else ""})
     if request.method == "POST" and form.is_valid() and _connected(form, user=request.user):
-        messages.success(request, f"Connected to Miaohua as {form.cleaned_data['email']}.")
+        messages.success(request, _("Connected to Miaohua as %(email)s.") % {"email": form.cleaned_data["email"]})
         return redirect(safe_next(request) or reverse("upstream_settings"))
     context = {
         "account": account,
@@ -69,7 +72,7 @@ def upstream_settings(request):
 @require_POST
 def upstream_disconnect(request):
     services.upstream_account_disconnect(user=request.user)
-    messages.success(request, "Disconnected. Your Miaohua password and token were deleted from the dashboard.")
+    messages.success(request, _("Disconnected. Your Miaohua password and token were deleted from the dashboard."))
     return redirect("upstream_settings")
 
 
@@ -98,7 +101,8 @@ def team_account_settings(request):
         return _team_account_page(request)
     form = ConnectForm(request.POST)
     if form.is_valid() and _connected(form, team=True):
-        messages.success(request, f"The team's Miaohua account is connected as {form.cleaned_data['email']}.")
+        message = _("The team's Miaohua account is connected as %(email)s.")
+        messages.success(request, message % {"email": form.cleaned_data["email"]})
         return redirect("team_account_settings")
     return _team_account_page(request, form=form, status=400 if form.errors else 200)
 
@@ -109,8 +113,10 @@ def team_account_remove(request):
     services.upstream_account_disconnect(team=True)
     messages.success(
         request,
-        "The team's Miaohua account was removed: its password and token were deleted from the dashboard. "
-        "Tasks sent with it keep their history.",
+        _(
+            "The team's Miaohua account was removed: its password and token were deleted from the dashboard. "
+            "Tasks sent with it keep their history."
+        ),
     )
     return redirect("team_account_settings")
 
@@ -127,21 +133,24 @@ def team_account_sharing(request):
     if added or removed:
         messages.success(request, _sharing_message(added, removed))
     else:
-        messages.info(request, "Nothing changed.")
+        messages.info(request, _("Nothing changed."))
     return redirect("team_account_settings")
 
 
 def _names(users) -> str:
-    return ", ".join(user.get_full_name() or user.get_username() for user in users)
+    return pgettext("list separator", ", ").join(user.get_full_name() or user.get_username() for user in users)
 
 
 def _sharing_message(added, removed) -> str:
-    parts = []
+    if added and removed:
+        message = _(
+            "%(added)s may now use the team account. "
+            "%(removed)s may no longer use it; their tasks not yet sent will fail."
+        )
+        return message % {"added": _names(added), "removed": _names(removed)}
     if added:
-        parts.append(f"{_names(added)} may now use the team account.")
-    if removed:
-        parts.append(f"{_names(removed)} may no longer use it; their tasks not yet sent will fail.")
-    return " ".join(parts)
+        return _("%(names)s may now use the team account.") % {"names": _names(added)}
+    return _("%(names)s may no longer use it; their tasks not yet sent will fail.") % {"names": _names(removed)}
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -165,8 +174,10 @@ class PasswordResetView(auth_views.PasswordResetView):
         except MailNotSent:
             form.add_error(
                 None,
-                "The email could not be sent: the mail server did not take it. "
-                "Try again in a few minutes, or ask an admin to set a new password for you.",
+                _(
+                    "The email could not be sent: the mail server did not take it. "
+                    "Try again in a few minutes, or ask an admin to set a new password for you."
+                ),
             )
             return self.form_invalid(form)
 

@@ -6,6 +6,12 @@ one), the HTTP status, the endpoint, and a ``user_message`` in plain words for t
 
 from __future__ import annotations
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+
+from miaohua_site.i18n import stored
+
 __all__ = [
     "AccountLimit",
     "AuthenticationError",
@@ -23,10 +29,28 @@ __all__ = [
 ]
 
 
+def _fill(template: str, values: dict) -> str:
+    return gettext(template).format(**values)
+
+
+_filled = lazy(_fill, str)
+
+
+def filled(template: str, **values):
+    """A registered ``stored()`` template with ``values``, translated when shown (a lazy string): a page shows it
+    in the reader's language; ``i18n.english(message)`` gives the English a worker stores."""
+    return _filled(template, values)
+
+
+# user_message templates with values: stored in English by workers, shown translated (miaohua_site.i18n).
+REFUSED_PARAMETER = stored(gettext_noop("Miaohua refused a parameter: {message}"))
+TOOK_TOO_LONG = stored(gettext_noop("Miaohua took longer than {seconds} s to answer; try again."))
+
+
 class UpstreamError(Exception):
     """What went wrong talking to the vendor. ``str(error)`` is for logs, ``user_message`` for people."""
 
-    default_user_message = "The image service answered with an error."
+    default_user_message = _("The image service answered with an error.")
 
     def __init__(
         self,
@@ -68,19 +92,19 @@ class UpstreamError(Exception):
 class AuthenticationError(UpstreamError):
     """The token was refused (expired, undecodable, invalid). The client logs in again once by itself."""
 
-    default_user_message = "The Miaohua session expired and could not be renewed. Reconnect the account."
+    default_user_message = _("The Miaohua session expired and could not be renewed. Reconnect the account.")
 
 
 class LoginFailed(UpstreamError):
     """get_token refused the email/password (unknown, unverified, wrong password, banned). Never retried."""
 
-    default_user_message = "Miaohua refused the email or password. Check the account's credentials."
+    default_user_message = _("Miaohua refused the email or password. Check the account's credentials.")
 
 
 class RateLimited(UpstreamError):
     """Too many requests; ``retry_after`` is the vendor's hint in seconds, when it gave one."""
 
-    default_user_message = "The image service is busy. Trying again shortly."
+    default_user_message = _("The image service is busy. Trying again shortly.")
 
     def __init__(self, message: str = "", *, retry_after: float | None = None, **kwargs) -> None:
         super().__init__(message, **kwargs)
@@ -90,28 +114,28 @@ class RateLimited(UpstreamError):
 class ContentRefused(UpstreamError):
     """The prompt or an image was judged sensitive, or an image is still being checked."""
 
-    default_user_message = "Miaohua refused the content: change the prompt or use another image."
+    default_user_message = _("Miaohua refused the content: change the prompt or use another image.")
 
 
 class AccountLimit(UpstreamError):
     """Too many running tasks, balance too low, or the daily download limit reached: Miaohua's own limits on
     the account (digest: "Error codes"), not the team's quotas, which are checked before anything is sent."""
 
-    default_user_message = (
+    default_user_message = _(
         "The Miaohua account has reached a limit (running tasks, balance or daily downloads)."
     )
     # Which limit, that it is Miaohua's (not the team's quota), and what to do. No " — " in them: a retried
     # task's card shows the part of its reason before the first dash.
     CODE_MESSAGES = {
-        118: (
+        118: _(
             "Miaohua's daily download limit for this Miaohua account is reached (Miaohua's own limit on the "
             "account, not your team quota): wait until tomorrow, or use another Miaohua account."
         ),
-        123: (
+        123: _(
             "Miaohua's limit of running tasks for this Miaohua account is reached (Miaohua's own limit on the "
             "account, not your team quota): wait for running tasks to finish."
         ),
-        124: (
+        124: _(
             "The Miaohua account's balance is too low for this task (Miaohua's own limit on the account, not "
             "your team quota): top up the account at Miaohua, or ask for fewer images."
         ),
@@ -125,27 +149,27 @@ class AccountLimit(UpstreamError):
 class InvalidParameter(UpstreamError):
     """The vendor refused a parameter; ``message`` is the vendor's explanation."""
 
-    default_user_message = "Miaohua refused a parameter of the request."
+    default_user_message = _("Miaohua refused a parameter of the request.")
 
     @property
     def user_message(self) -> str:
         if self._user_message:
             return self._user_message
         if self.message:
-            return f"Miaohua refused a parameter: {self.message}"
+            return filled(REFUSED_PARAMETER, message=self.message)
         return self.default_user_message
 
 
 class NotFound(UpstreamError):
     """The task (or other object) does not exist at the vendor."""
 
-    default_user_message = "Miaohua does not know this task any more."
+    default_user_message = _("Miaohua does not know this task any more.")
 
 
 class SubmissionFailed(UpstreamError):
     """The vendor could not accept the task."""
 
-    default_user_message = "Miaohua could not accept the task. Try again later."
+    default_user_message = _("Miaohua could not accept the task. Try again later.")
 
 
 class UpstreamUnavailable(UpstreamError):
@@ -155,7 +179,7 @@ class UpstreamUnavailable(UpstreamError):
     connect timeout): after a read timeout or a 5xx a submission may or may not exist at the vendor.
     """
 
-    default_user_message = "The image service cannot be reached right now. Trying again later."
+    default_user_message = _("The image service cannot be reached right now. Trying again later.")
 
     def __init__(self, message: str = "", *, may_have_reached_vendor: bool = True, **kwargs) -> None:
         super().__init__(message, **kwargs)
@@ -166,7 +190,7 @@ class UpstreamTimeout(UpstreamUnavailable):
     """The vendor took longer to answer than the read timeout (``seconds``); it may have acted on the call."""
 
     def __init__(self, message: str = "", *, seconds: float, **kwargs) -> None:
-        kwargs.setdefault("user_message", f"Miaohua took longer than {seconds:g} s to answer; try again.")
+        kwargs.setdefault("user_message", filled(TOOK_TOO_LONG, seconds=f"{seconds:g}"))
         super().__init__(message, **kwargs)
         self.seconds = seconds
 
@@ -174,7 +198,7 @@ class UpstreamTimeout(UpstreamUnavailable):
 class ProtocolError(UpstreamError):
     """An answer that is not the documented shape: not JSON, missing fields, wrong types, a redirect."""
 
-    default_user_message = "The image service answered something unexpected. Check the API address."
+    default_user_message = _("The image service answered something unexpected. Check the API address.")
 
 
 # The vendor's error table (digest: "Error codes"), code → class.
