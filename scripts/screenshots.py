@@ -63,7 +63,7 @@ def main():
             page.screenshot(path=out / f"login-{label}.png")
             page.locator("input[name=username]").fill(args.user)
             page.locator("input[name=password]").fill(args.password)
-            page.locator("form button[type=submit], form input[type=submit]").first.click()
+            page.locator('form[action="/accounts/login/"] button').first.click()
             page.wait_for_load_state()
             switch = page.locator(f'form[action="/settings/language/"] input[name=language][value="{args.lang}"]')
             if switch.count():
