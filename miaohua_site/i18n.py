@@ -54,17 +54,25 @@ def shown(text: str | None) -> str:
     """A stored English message in the active language (see the module's docstring)."""
     if not text:
         return text or ""
+    text = str(text)  # a lazy message (a vendor error's user_message) is looked up as its text
     translated = gettext(text)
     if translated != text:
         return translated
+    # Of the templates that match, the one whose own words cover most of the text ("This image is over {mb} MB"
+    # before "This image is {size} MB" for "This image is over 5 MB").
+    best, best_values, covered = None, None, -1
     for template, pattern in _TEMPLATES.items():
         match = pattern.fullmatch(text)
         if match:
-            target = gettext(template)
-            if target == template:
-                return text
-            try:
-                return target.format(**{k: shown(v) for k, v in match.groupdict().items()})
-            except (KeyError, IndexError, ValueError):
-                return text
-    return text
+            own = len(text) - sum(len(v) for v in match.groupdict().values())
+            if own > covered:
+                best, best_values, covered = template, match.groupdict(), own
+    if best is None:
+        return text
+    target = gettext(best)
+    if target == best:
+        return text
+    try:
+        return target.format(**{k: shown(v) for k, v in best_values.items()})
+    except (KeyError, IndexError, ValueError):
+        return text

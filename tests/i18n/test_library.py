@@ -192,7 +192,7 @@ def test_the_small_words_of_a_card_follow_the_language(owner):
 
     with translation.override("zh-hans"):
         assert elapsed(Task()) == "2 分 5 秒"
-        assert in_line(1) == "下一个" and in_line(3) == "排第 3 位"
+        assert in_line(1) == "即将轮到" and in_line(3) == "排第 3 位"
     with translation.override("en"):
         assert elapsed(Task()) == "2 min 5 s"
         assert in_line(1) == "next" and in_line(3) == "3rd in line" and in_line(12) == "12th in line"

@@ -11,6 +11,8 @@ CATALOG = {
     "Refused by Miaohua: {reason}": "被妙画拒绝：{reason}",
     "The prompt is too long.": "提示词太长。",
     "Between {low} and {high}.": "介于 {low} 与 {high} 之间。",
+    "This image is {size} MB.": "这张图片有 {size} MB。",
+    "This image is over {mb} MB.": "这张图片超过 {mb} MB。",
 }
 
 
@@ -53,3 +55,8 @@ def test_the_filter_is_available_in_every_template(catalog):
 
     html = Template("{{ message|stored_message }}").render(Context({"message": "Miaohua did not finish in 5 minutes."}))
     assert html == "妙画未在 5 分钟内完成。"
+
+
+def test_of_two_templates_that_match_the_one_with_more_of_its_own_words_wins(catalog):
+    assert i18n.shown("This image is over 5 MB.") == "这张图片超过 5 MB。"
+    assert i18n.shown("This image is 7.5 MB.") == "这张图片有 7.5 MB。"
