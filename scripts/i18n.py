@@ -7,7 +7,8 @@ user's: the compiled .mo files are committed, so `dev.py start` needs nothing mo
     .venv/bin/python scripts/i18n.py compile   # .po → .mo (commit both)
     .venv/bin/python scripts/i18n.py check     # CI: fails on a string without a zh-Hans translation, a fuzzy one,
                                                # a .po behind the code, or a .mo behind its .po
-    .venv/bin/python scripts/i18n.py merge PART.po…  # take the translations of other .po files for the same msgids
+    .venv/bin/python scripts/i18n.py merge [--fresh] PART.po…  # translations of other .po files for the same msgids
+                                               # (people translating in parallel, each in locale/parts/NAME.po)
     .venv/bin/python scripts/i18n.py todo templates/team team/  # what is left to translate from those files
 """
 
@@ -179,7 +180,9 @@ def todo(prefixes: list[str]) -> None:
     still untranslated whose strings come from files under ``prefixes``, printed as .po entries to fill in and add
     to a parts file. (Leaves django.po with locations: `extract` puts it back.)"""
     extract(locations=True)
-    merge([str(p) for p in sorted((LOCALE / "parts").glob("*.po"))], locations=True)
+    parts = [str(p) for p in sorted((LOCALE / "parts").glob("*.po"))]  # several people's work, before it is merged
+    if parts:
+        merge(parts, locations=True)
     for po in _catalogs():
         for entry in _entries(po):
             where = entry.get("where", [])
