@@ -77,3 +77,14 @@ def words_of(*texts) -> set[str]:
     for text in texts:
         found |= {w.lower() for w in re.findall(r"[A-Za-z]+", str(text or ""))}
     return found
+
+
+LOOSE_SPACE = re.compile(r"[。，：；！？）」]\s+[\u4e00-\u9fff]|[\u4e00-\u9fff]\s+[（「][\u4e00-\u9fff]")
+
+
+def loose_spaces(html: str) -> list[str]:
+    """Chinese sentences joined with a space (two translated sentences side by side in a template): "完成。 下一步"."""
+    reader = _Reader()
+    reader.feed(html)
+    texts = [" ".join(text.split()) for text in reader.found]
+    return list(dict.fromkeys(text[:120] for text in texts if LOOSE_SPACE.search(text)))

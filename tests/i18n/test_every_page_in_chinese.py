@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from generation.models import Collection, GenerationTask
 from miaohua_site.simulator import catalog as simulator_catalog
 from miaohua_site.simulator.models import SimModel
-from tests.i18n.english import english_left, words_of
+from tests.i18n.english import english_left, loose_spaces, words_of
 from tests.test_crawl import SKIP_PREFIXES, World, _fills, _routes
 from training.models import Dataset, TrainingJob
 
@@ -61,6 +61,7 @@ def pages_in_chinese(client, world, user):
                     continue
                 answered = True
                 left = english_left(response.content.decode(), kept)
+                left += [f"(a space between Chinese sentences) {t}" for t in loose_spaces(response.content.decode())]
                 if left:
                     leaks[f"GET {path}{' (htmx)' if htmx else ''}"] = left
             if answered:

@@ -137,3 +137,14 @@ def test_language_of_prefers_the_members_choice(owner):
                                                 ("de", None), ("", None), (None, None)])
 def test_supported_maps_what_browsers_send(code, expected):
     assert supported(code) == expected
+
+
+def test_two_sentences_translated_apart_are_joined_as_each_language_joins_them():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template('{% translate "Sign out" %}{% sentence_gap %}{% translate "Close" %}')
+    with translation.override("zh-hans"):
+        assert template.render(Context({})) == "退出登录关闭"
+    with translation.override("en"):
+        assert template.render(Context({})) == "Sign out Close"
