@@ -22,7 +22,7 @@ def _filters(request) -> tuple[selectors.UsageFilters, int | None, list]:
     filters = selectors.UsageFilters.from_query(request.GET, breakdown="member" if user.is_staff else "model")
     if not user.is_staff:
         if (request.GET.get("member") or "").strip() and filters.member != user.pk:
-            raise Http404("No such member.")
+            raise Http404(gettext("No such member."))
         filters.errors.pop("member", None)
         filters.member = None
         return filters, user.pk, []

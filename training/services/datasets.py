@@ -11,7 +11,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
@@ -135,7 +135,7 @@ def dataset_images_from_history(*, user, dataset: Dataset, images) -> list[Datas
     made = []
     for generated in images:
         if generated.task.owner_id != user.pk:
-            raise PermissionDenied("Not your image.")
+            raise PermissionDenied(gettext("Not your image."))
         name = f"task{generated.task_id}-{generated.save_index}{os.path.splitext(generated.file.name or '')[1]}"
         if not generated.file or not generated.file.storage.exists(generated.file.name):
             error = NOT_STORED_YET
