@@ -318,6 +318,8 @@ MIAOHUA_SIMULATOR_TASK_SECONDS = env_float("MIAOHUA_SIMULATOR_TASK_SECONDS", 4.0
 MIAOHUA_SIMULATOR_TRAIN_SECONDS = env_float("MIAOHUA_SIMULATOR_TRAIN_SECONDS", 60.0)
 MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS = env_int("MIAOHUA_SIMULATOR_EXPIRED_LINK_STATUS", 403)  # or 404, 410
 MIAOHUA_SIMULATOR_RENAME_TRAINED = env_bool("MIAOHUA_SIMULATOR_RENAME_TRAINED", True)  # "a b" → "a_b", as documented
+# A font with Chinese for the simulator's labels; unset: the usual Noto / Source Han / WenQuanYi / … files.
+MIAOHUA_SIMULATOR_CJK_FONT = env_str("MIAOHUA_SIMULATOR_CJK_FONT", "")
 # How its answers look (simulator/api.py): "live" (default, what public clients of the live service read),
 # "seed" (the seed document's bare answers, refusals as HTTP 4xx) or "envelope" (every answer wrapped).
 MIAOHUA_SIMULATOR_SHAPE = env_str("MIAOHUA_SIMULATOR_SHAPE", "live")

@@ -75,7 +75,7 @@ CJK_FONT_FILES = (
 @lru_cache(maxsize=1)
 def cjk_font_file() -> tuple[str, int] | None:
     """(path, face index) of a font that draws Simplified Chinese, or None when the machine has none."""
-    chosen = os.environ.get("MIAOHUA_SIMULATOR_CJK_FONT", "")
+    chosen = getattr(settings, "MIAOHUA_SIMULATOR_CJK_FONT", "")
     for path in [chosen] if chosen else CJK_FONT_FILES:
         if path and Path(path).is_file():
             return path, _simplified_face(path)

@@ -12,16 +12,15 @@ PROMPT = "prompt: 一只在月光下的橘猫，坐在古老的灯塔上，水�
 
 
 @pytest.fixture
-def fonts(monkeypatch):
+def fonts(settings):
     """Choose the machine's fonts for one test: ``fonts(None)`` = none at all, ``fonts(path)`` = that file."""
 
     def choose(path):
-        monkeypatch.setenv("MIAOHUA_SIMULATOR_CJK_FONT", path or "/nonexistent/font.ttc")
+        settings.MIAOHUA_SIMULATOR_CJK_FONT = path or "/nonexistent/font.ttc"
         render.cjk_font_file.cache_clear()
         render._font.cache_clear()
 
     yield choose
-    monkeypatch.delenv("MIAOHUA_SIMULATOR_CJK_FONT", raising=False)
     render.cjk_font_file.cache_clear()
     render._font.cache_clear()
 
