@@ -2,28 +2,16 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
+
+from miaohua_site.text import human_duration
 
 register = template.Library()
 
 @register.filter
 def elapsed(task) -> str:
     """Seconds from the click to the end (or to now, while it runs): "8 s", "2 min 5 s" (in Chinese "8 秒")."""
-    return _duration(((task.finished_at or timezone.now()) - task.created_at).total_seconds())
-
-
-def _duration(seconds) -> str:
-    """miaohua_site.text.human_duration in the active language."""
-    if seconds is None:
-        return ""
-    seconds = max(0, int(round(float(seconds))))
-    if seconds < 60:
-        return gettext("%(seconds)s s") % {"seconds": seconds}
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return gettext("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
-    hours, minutes = divmod(minutes, 60)
-    return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    return human_duration(((task.finished_at or timezone.now()) - task.created_at).total_seconds())
 
 
 @register.filter

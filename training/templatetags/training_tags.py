@@ -2,9 +2,9 @@ from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
-from django.utils.translation import gettext
 
 from miaohua_site.accounts.services import account_for_user
+from miaohua_site.text import human_duration
 
 register = template.Library()
 
@@ -12,16 +12,7 @@ register = template.Library()
 @register.filter
 def duration(seconds) -> str:
     """ "8 s", "2 min 5 s", "1 h 4 min" (in the page's language); empty for None."""
-    if seconds is None:
-        return ""
-    seconds = max(0, int(round(float(seconds))))
-    if seconds < 60:
-        return gettext("%(s)s s") % {"s": seconds}
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return gettext("%(m)s min %(s)s s") % {"m": minutes, "s": seconds}
-    hours, minutes = divmod(minutes, 60)
-    return gettext("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+    return human_duration(seconds)
 
 
 @register.filter
