@@ -58,7 +58,7 @@ def measure(runs: int) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from generation.models import Collection
+    from library.models import Collection
 
     users = get_user_model().objects
     member = users.get(username="bench")

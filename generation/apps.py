@@ -6,4 +6,4 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self):
-        from generation import services, trash  # noqa: F401  (the engine's sources; the purge schedule)
+        from generation import services  # noqa: F401  (the engine's sources)

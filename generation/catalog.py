@@ -64,7 +64,7 @@ PICKER_LABELS = {
     "train": _("the training choices"),
     "results": _("the catalog"),
 }
-# The Catalog page's tabs (generation.views_library.CATALOG_KINDS), translated where catalog.html shows them.
+# The Catalog page's tabs (library.views_collections.CATALOG_KINDS), translated where catalog.html shows them.
 CATALOG_KIND_NAMES = (
     gettext_noop("Base models"),
     gettext_noop("LoRAs"),

@@ -1,4 +1,4 @@
-"""Generation tasks, their images, the images a user gives as input, members' sharing, and collections.
+"""Generation tasks, their images, the images a user gives as input, and which inputs each task used.
 
 A task's life (docs/ARCHITECTURE.md, "Life of a generation task"):
 queued → submitting → pending → done | failed. Field names that cross the wire are the vendor's.
@@ -28,9 +28,7 @@ class GenerationTask(models.Model):
     IN_FLIGHT = (State.QUEUED, State.SUBMITTING, State.PENDING)
     FINAL = (State.DONE, State.FAILED)
 
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_tasks"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generation_tasks")
     # Tasks outlive a disconnected account: the history stays, polling stops.
     upstream_account = models.ForeignKey(
         "accounts.UpstreamAccount",
@@ -52,9 +50,7 @@ class GenerationTask(models.Model):
     prompt = models.TextField(blank=True)
     neg_prompt = models.TextField(blank=True)
     versionid = models.CharField(max_length=200, blank=True)
-    model_name = models.CharField(
-        _("model"), max_length=200, blank=True, help_text=_("The base model's display name")
-    )
+    model_name = models.CharField(_("model"), max_length=200, blank=True, help_text=_("The base model's display name"))
     lora_versionid = models.CharField(max_length=200, blank=True)
     cn_types = models.CharField(_("ControlNet types"), max_length=200, blank=True, help_text=_("Comma-separated"))
     n_images = models.PositiveSmallIntegerField(default=2)
@@ -63,15 +59,11 @@ class GenerationTask(models.Model):
     # What the vendor told us.
     upstream_task_id = models.CharField(max_length=100, blank=True, db_index=True)
     error_message = models.TextField(blank=True, help_text=_("Why the task failed, in plain words"))
-    wait_time = models.FloatField(
-        null=True, blank=True, help_text=_("The vendor's queue estimate while pending")
-    )
+    wait_time = models.FloatField(null=True, blank=True, help_text=_("The vendor's queue estimate while pending"))
     select_seed = models.BigIntegerField(null=True, blank=True, help_text=_("The seed the vendor used"))
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a worker took it (queued → submitting)")
-    )
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text=_("When a worker took it (queued → submitting)"))
     submit_attempted_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -177,13 +169,9 @@ class GeneratedImage(models.Model):
 
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
     save_index = models.PositiveSmallIntegerField()
-    file = models.FileField(
-        upload_to=generated_image_path, max_length=255, blank=True
-    )  # the vendor's "large"
+    file = models.FileField(upload_to=generated_image_path, max_length=255, blank=True)  # the vendor's "large"
     preview = models.FileField(upload_to=generated_preview_path, max_length=255, blank=True)  # "middle"
-    thumbnail = models.FileField(
-        upload_to=generated_thumbnail_path, max_length=255, blank=True
-    )  # WebP, ~384 px
+    thumbnail = models.FileField(upload_to=generated_thumbnail_path, max_length=255, blank=True)  # WebP, ~384 px
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
@@ -205,9 +193,7 @@ class GeneratedImage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["task", "save_index"], name="generated_image_one_per_index"),
         ]
-        indexes = [
-            models.Index(fields=["mirror_state", "mirror_attempted_at"], name="generated_image_mirror")
-        ]
+        indexes = [models.Index(fields=["mirror_state", "mirror_attempted_at"], name="generated_image_mirror")]
 
     def __str__(self) -> str:
         return f"image {self.save_index} of task #{self.task_id}"
@@ -265,47 +251,26 @@ class InputImage(models.Model):
         return None
 
 
-class MemberSettings(models.Model):
-    """A member's own settings for the team: whether their generations appear in the team gallery."""
+class TaskInput(models.Model):
+    """One input image a task used: its init image, or the image of one of its ControlNet units. Written when the
+    task is stored (its params name the images as ``"input:<pk>"``), so lineage reads an index, never the JSON:
+    a task's inputs, and forward from an image, the tasks made from it."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studio_settings")
-    share_with_team = models.BooleanField(
-        _("Share my generations with the team"), default=True,
-        help_text=_("Teammates see your tasks in the team gallery. Admins always see everything."),
-    )
+    class Role(models.TextChoices):
+        INIT = "init", _("Init image")
+        CONTROLNET = "controlnet", _("ControlNet image")
 
-    def __str__(self) -> str:
-        return f"settings of {self.user}"
-
-
-class Collection(models.Model):
-    """A named board of images, private or shared with the team."""
-
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True, max_length=2000)
-    is_shared = models.BooleanField(_("shared with the team"), default=False)
-    cover = models.ForeignKey(GeneratedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="inputs")
+    image = models.ForeignKey(InputImage, on_delete=models.CASCADE, related_name="uses")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    position = models.PositiveSmallIntegerField(default=0, help_text=_("The ControlNet unit's index (0 for init)"))
 
     class Meta:
-        ordering = ["-updated_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="collection_unique_name_per_owner")]
+        ordering = ["task", "role", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "role", "position"], name="task_input_one_per_slot"),
+        ]
+        indexes = [models.Index(fields=["image", "task"], name="task_input_by_image")]
 
     def __str__(self) -> str:
-        return self.name
-
-
-class CollectionItem(models.Model):
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
-    image = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="collection_items")
-    added_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-added_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["collection", "image"], name="collection_item_once")]
-        indexes = [models.Index(fields=["collection", "-added_at", "-id"], name="collection_item_recent")]
-
-    def __str__(self) -> str:
-        return f"{self.image} in {self.collection}"
+        return f"{self.image} as {self.role} {self.position} of task #{self.task_id}"

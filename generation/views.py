@@ -16,9 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from generation import catalog, selectors, services, submission
+from generation import catalog, services, submission
+from generation import selectors as queue
 from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
+from library import selectors
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.i18n import shown
@@ -134,7 +136,7 @@ def _page_context(request, cats, form, units) -> dict:
         "max_units": rules.MAX_CONTROLNETS,
         "cn_processors": rules.CN_PROCESSORS,
         "cn_options": rules.CN_OPTIONS,
-        "tasks": selectors.with_queue_positions(request.user, recent[:RECENT_TASKS]),
+        "tasks": queue.with_queue_positions(request.user, recent[:RECENT_TASKS]),
         "highlight": str(int_param(request.GET, "task") or ""),
         "units_have_errors": any(unit.has_errors_beside_fields() for unit in units),
         "errors_above": [m for f in (form, *units) if f.is_bound for m in f.errors_not_beside_fields()],
@@ -239,7 +241,7 @@ def task_card(request, pk):
     """The polled task card: re-rendered every ~2 s while the task moves or its images are being stored; 286
     (stop polling) once settled. Three queries: the user, the task, its images (the session is cached); a fourth
     for the owner's queued task, its place in line."""
-    task = selectors.with_queue_positions(request.user, [selectors.task_card_for_user(request.user, pk)])[0]
+    task = queue.with_queue_positions(request.user, [selectors.task_card_for_user(request.user, pk)])[0]
     on_detail = request.GET.get("on") == "detail"  # the card of the task's own page links to no "Details"
     response = TemplateResponse(request, "generation/_task_card.html", {"task": task, "on_detail": on_detail})
     if task.is_settled:
@@ -250,7 +252,7 @@ def task_card(request, pk):
 @login_required
 @require_GET
 def task_detail(request, pk):
-    task = selectors.with_queue_positions(request.user, [selectors.task_for_user(request.user, pk)])[0]
+    task = queue.with_queue_positions(request.user, [selectors.task_for_user(request.user, pk)])[0]
     return TemplateResponse(request, "generation/task_detail.html", {"task": task, "on_detail": True})
 
 
@@ -312,8 +314,8 @@ def image_picker(request):
 @login_required
 @require_GET
 def queue_badge(request):
-    count = selectors.queue_count(request.user)
-    position = selectors.next_queue_position(request.user) if count else None
+    count = queue.queue_count(request.user)
+    position = queue.next_queue_position(request.user) if count else None
     return TemplateResponse(request, "_queue_badge.html", {"queue_count": count, "queue_position": position})
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "miaohua_site.audit",
     "team",
     "generation",
+    "library",
     "training",
     "axes",
 ]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("team/", include("team.urls")),
     path("training/", include("training.urls")),
     path("", include("generation.urls")),
+    path("", include("library.urls")),
 ]
 
 if settings.MIAOHUA_SIMULATOR:

@@ -19,12 +19,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
-from generation.models import Collection, CollectionItem, GenerationTask, InputImage
+from generation.models import GenerationTask, InputImage
+from library.models import Collection, CollectionItem
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import catalog as simulator_catalog
 from team.models import Membership, Role
-from tests.generation.library_helpers import make_task, picture
+from tests.library.library_helpers import make_task, picture
 from training.models import Dataset, DatasetImage, TrainingJob
 
 HUGE = "99999999999999999999999999"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = [ROOT / "generation", ROOT / "training", ROOT / "miaohua_site"]
+CODE = [ROOT / "generation", ROOT / "library", ROOT / "training", ROOT / "team", ROOT / "miaohua_site"]
 OURS = re.compile(r"^(GENERATION|TRAINING|WORKERS|CATALOG|MIAOHUA)_[A-Z0-9_]+$")
 # Reads of a setting: settings.NAME, getattr(settings, "NAME" ...), a helper's _setting("NAME" ...).
 READS = re.compile(

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from generation import catalog as generation_catalog
-from generation import selectors as generation_selectors
 from generation.vendor_rules import UPLOAD_MAX_BYTES
+from library import selectors as generation_selectors
 from miaohua_site.accounts.decorators import staff_required, upstream_account_required
 from miaohua_site.accounts.services import account_for_user
 from miaohua_site.i18n import shown

@@ -135,7 +135,7 @@ def input_image_create(*, user, file) -> InputImage:
 def input_image_from_history(*, user, image: GeneratedImage) -> InputImage:
     """Use a generated image the user may see (their own, or a teammate's shared one) as init or ControlNet
     image (no copy of the file)."""
-    from generation.selectors import images_visible_to
+    from library.selectors import images_visible_to
 
     if not images_visible_to(user).filter(pk=image.pk).exists():
         raise PermissionDenied(gettext("Not an image you can see."))

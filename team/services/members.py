@@ -19,7 +19,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext, gettext_noop
 
-from generation.models import Collection, GenerationTask
+from generation.models import GenerationTask
+from library.models import Collection
 from miaohua_site.accounts.language import language_of
 from miaohua_site.accounts.mail import MailNotSent, mail_connection, send_templated
 from miaohua_site.audit import services as audit

@@ -9,12 +9,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import trash
 from generation.models import GenerationTask
+from library import trash
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.audit.models import AuditEvent
-from tests.generation.library_helpers import make_task, set_sharing
+from tests.library.library_helpers import make_task, set_sharing
 from tests.training.conftest import not_a_picture, picture
 from training.models import Dataset, DatasetImage, TrainingJob
 from training.services import datasets as dataset_services

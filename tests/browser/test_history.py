@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from miaohua_site.accounts.services import upstream_account_store
-from tests.generation.library_helpers import make_task
+from tests.library.library_helpers import make_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

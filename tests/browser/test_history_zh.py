@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from generation.models import Collection, GenerationTask
-from tests.generation.library_helpers import make_task
+from generation.models import GenerationTask
+from library.models import Collection
+from tests.library.library_helpers import make_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from generation import views_history
 from generation.models import GenerationTask
-from tests.generation.library_helpers import make_task
+from library import views as library_views
+from tests.library.library_helpers import make_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ def test_scroll_to_older_deletes_and_restore_one(
     sign_in, owner, settings, tmp_path, live_server, page: Page, monkeypatch
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 3)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 3)
     now = timezone.now()
     for n in range(5):
         task = make_task(owner, prompt=f"kite number {n}", n_images=1)

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from generation.models import Collection, CollectionItem
-from tests.generation.library_helpers import make_task
+from library.models import Collection, CollectionItem
+from tests.library.library_helpers import make_task
 
 HUGE = "99999999999999999999999999"
 

@@ -6,12 +6,12 @@ test_catalog_refresh.py plays the worker step by step)."""
 import pytest
 from django.urls import reverse
 
-from generation import views_library
+from generation import views_catalog
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import catalog as sim_catalog
 from miaohua_site.simulator import stats
 from miaohua_site.simulator.models import SimAccount, SimModel
-from tests.generation.library_helpers import is_login_page
+from tests.library.library_helpers import is_login_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,7 +75,7 @@ def test_it_searches_at_the_vendor(connected):
 
 
 def test_it_pages_at_the_vendor(connected, monkeypatch):
-    monkeypatch.setattr(views_library, "CATALOG_PER_PAGE", 3)
+    monkeypatch.setattr(views_catalog, "CATALOG_PER_PAGE", 3)
 
     first = connected.get(reverse("catalog"), {"kind": "lora"})
     second = connected.get(reverse("catalog"), {"kind": "lora", "page": "2"})
@@ -90,7 +90,7 @@ def test_it_pages_at_the_vendor(connected, monkeypatch):
 
 
 def test_search_and_paging_together(connected, monkeypatch):
-    monkeypatch.setattr(views_library, "CATALOG_PER_PAGE", 1)
+    monkeypatch.setattr(views_catalog, "CATALOG_PER_PAGE", 1)
     first = connected.get(reverse("catalog"), {"kind": "lora", "q": "paper"})
     second = connected.get(reverse("catalog"), {"kind": "lora", "q": "paper", "page": "2"})
     assert names(first) + names(second) == ["Watercolor Wash", "Paper Cut"]  # "paper grain", "Paper Cut"
@@ -163,7 +163,7 @@ def test_my_models_follow_a_finished_training_on_every_page_and_search(connected
     private catalog drops every cached page and search of it (they are stored under the catalog's version)."""
     from generation import catalog as catalogs
 
-    monkeypatch.setattr(views_library, "CATALOG_PER_PAGE", 1)
+    monkeypatch.setattr(views_catalog, "CATALOG_PER_PAGE", 1)
     sim_catalog.ensure_seeded()
     demo = SimAccount.objects.get(email="demo@example.com")
     SimModel.objects.create(
@@ -187,7 +187,7 @@ def test_my_models_follow_a_finished_training_on_every_page_and_search(connected
 
 
 def test_refresh_on_one_page_drops_the_other_pages_of_that_catalog(connected, monkeypatch):
-    monkeypatch.setattr(views_library, "CATALOG_PER_PAGE", 3)
+    monkeypatch.setattr(views_catalog, "CATALOG_PER_PAGE", 3)
     connected.get(reverse("catalog"), {"kind": "lora"})
     connected.get(reverse("catalog"), {"kind": "lora", "page": "2"})
     connected.get(reverse("catalog"), {"kind": "base"})

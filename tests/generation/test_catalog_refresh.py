@@ -19,8 +19,8 @@ from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import catalog as sim_catalog
 from miaohua_site.simulator import stats
 from miaohua_site.simulator.models import SimAccount, SimModel
-from tests.generation.library_helpers import is_login_page
 from tests.generation.test_views import form_data, png
+from tests.library.library_helpers import is_login_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import selectors, services
+from generation import selectors as queue_selectors
+from generation import services
 from generation.models import GenerationTask
 from generation.services.submit import TEAM_ACCOUNT_REFUSED, SubmitSource, generation_send
 from generation.templatetags.studio import in_line
@@ -118,7 +119,7 @@ def test_members_on_different_accounts_are_planned_independently(member_a, membe
     windows = {item.key[1]: item.limiter.name for item in work}
     assert windows[single.pk] == f"account:{own_b.pk}:submit"
     assert {name for pk, name in windows.items() if pk != single.pk} == {f"account:{own_a.pk}:submit"}
-    assert selectors.queue_position(single) == 1
+    assert queue_selectors.queue_position(single) == 1
 
 
 @pytest.mark.django_db
@@ -201,7 +202,7 @@ def test_positions_count_the_turns(member_a, member_b, team_account, django_user
     a1, a2, a3 = queue(member_a, team_account, 3)
     b1, b2 = queue(member_b, team_account, 2, start=timezone.now())
 
-    positions = {t.pk: selectors.queue_position(t) for t in (a1, a2, a3, b1, b2)}
+    positions = {t.pk: queue_selectors.queue_position(t) for t in (a1, a2, a3, b1, b2)}
 
     assert positions == {a1.pk: 1, b1.pk: 2, a2.pk: 3, b2.pk: 4, a3.pk: 5}
 
@@ -218,7 +219,7 @@ def test_positions_agree_with_the_order_tasks_are_planned_in(member_a, member_b,
     order = [pk for pk, *_ in queue_turns(depth=100)]
 
     by_pk = {t.pk: t for t in tasks}
-    assert [selectors.queue_position(by_pk[pk]) for pk in order] == list(range(1, len(tasks) + 1))
+    assert [queue_selectors.queue_position(by_pk[pk]) for pk in order] == list(range(1, len(tasks) + 1))
 
 
 @pytest.mark.django_db
@@ -226,14 +227,14 @@ def test_a_position_costs_one_query(member_a, member_b, team_account, django_ass
     queue(member_a, team_account, 300)
     (single,) = queue(member_b, team_account, 1, start=timezone.now())
     with django_assert_num_queries(1):
-        assert selectors.queue_position(single) == 2
+        assert queue_selectors.queue_position(single) == 2
 
 
 @pytest.mark.django_db
 def test_a_task_on_its_way_has_no_position(member_a, team_account):
     (task,) = queue(member_a, team_account, 1)
     task.state = State.PENDING
-    assert selectors.queue_position(task) is None
+    assert queue_selectors.queue_position(task) is None
 
 
 def test_positions_read_as_people_say_them():

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from generation.models import GenerationTask
-from tests.generation.library_helpers import make_task
 from tests.generation.test_views import connected, form_data  # noqa: F401 (fixture)
+from tests.library.library_helpers import make_task
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 from PIL import Image
 
 from generation import services
-from generation.models import GenerationTask, InputImage, MemberSettings
+from generation.models import GenerationTask, InputImage
 from generation.services import submit
+from library.models import MemberSettings
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import faults, stats
 from miaohua_site.simulator.services.accounts import account_create

@@ -12,7 +12,7 @@ from django.utils import timezone
 from generation import catalog
 from generation.models import GeneratedImage, GenerationTask
 from miaohua_site.accounts.services import upstream_account_store
-from tests.generation.library_helpers import make_task
+from tests.library.library_helpers import make_task
 
 State = GenerationTask.State
 Mirror = GeneratedImage.MirrorState

@@ -11,7 +11,8 @@ from django.urls import reverse
 from PIL import Image
 
 from generation import services
-from generation.models import GeneratedImage, GenerationTask, InputImage, MemberSettings
+from generation.models import GeneratedImage, GenerationTask, InputImage
+from library.models import MemberSettings
 from miaohua_site.accounts.services import upstream_account_store
 
 State = GenerationTask.State

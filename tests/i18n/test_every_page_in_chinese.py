@@ -10,7 +10,8 @@ import os
 import pytest
 from django.contrib.auth import get_user_model
 
-from generation.models import Collection, GenerationTask
+from generation.models import GenerationTask
+from library.models import Collection
 from miaohua_site.simulator import catalog as simulator_catalog
 from miaohua_site.simulator.models import SimModel
 from tests.i18n.english import english_left, loose_spaces, words_of

@@ -8,13 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from generation import collections
 from generation.images import HOST_NOT_ALLOWED
 from generation.models import GeneratedImage, GenerationTask
 from generation.services.poller import TIMED_OUT, VENDOR_FAILED
 from generation.templatetags.studio import elapsed, in_line
+from library import collections
 from miaohua_site.i18n import english
-from tests.generation.library_helpers import make_task
+from tests.library.library_helpers import make_task
 
 pytestmark = pytest.mark.django_db
 

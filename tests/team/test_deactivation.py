@@ -8,12 +8,13 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from generation.models import Collection, GenerationTask
+from generation.models import GenerationTask
+from library.models import Collection
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.audit.models import AuditEvent
 from team.models import Membership
 from team.services import members
-from tests.generation.library_helpers import make_task
+from tests.library.library_helpers import make_task
 from training.models import Dataset
 
 pytestmark = pytest.mark.django_db

@@ -7,12 +7,13 @@ import re
 import pytest
 from django.urls import reverse
 
-from generation.models import Collection, CollectionItem, GenerationTask, MemberSettings
+from generation.models import GenerationTask
+from library.models import Collection, CollectionItem, MemberSettings
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.audit.models import AuditEvent
 from team.models import Membership, Role
 from team.services import members
-from tests.generation.library_helpers import make_task
+from tests.library.library_helpers import make_task
 from training.models import Dataset
 
 pytestmark = pytest.mark.django_db

@@ -26,8 +26,9 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from generation.models import Collection, CollectionItem, GeneratedImage, GenerationTask, MemberSettings
-from generation.selectors import TRASH_DAYS
+from generation.models import GeneratedImage, GenerationTask
+from library.models import Collection, CollectionItem, MemberSettings
+from library.selectors import TRASH_DAYS
 
 WORDS = (
     "lighthouse dusk fox forest neon city portrait mountain river castle robot garden ocean desert "

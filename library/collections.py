@@ -1,6 +1,6 @@
 """Collections: named boards of images, private or shared with the team.
 
-Reads start from the user, like generation.selectors: a private collection is its owner's alone (another
+Reads start from the user, like library.selectors: a private collection is its owner's alone (another
 member gets a 404), a shared one every signed-in member may open read-only, and inside any collection a
 viewer sees only the images they may see anyway (selectors.images_visible_to) — an image whose owner
 stopped sharing, or a task in the trash, never shows through a collection. Only the owner changes one.
@@ -17,11 +17,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from generation import selectors
-from generation.models import Collection, CollectionItem, GeneratedImage
+from generation.models import GeneratedImage
+from library import selectors
+from library.models import Collection, CollectionItem
 
 PAGE_SIZE = 48
-# What an item's tile shows (templates/generation/collection_detail.html): not the tasks' parameters.
+# What an item's tile shows (templates/library/collection_detail.html): not the tasks' parameters.
 ITEM_FIELDS = (
     "added_at",
     "collection_id",

@@ -12,8 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import selectors, trash, views_history
-from generation.models import GeneratedImage, GenerationTask, MemberSettings
+from generation.models import GeneratedImage, GenerationTask
+from library import selectors, trash
+from library import views as library_views
+from library.models import MemberSettings
 
 State = GenerationTask.State
 pytestmark = pytest.mark.django_db
@@ -133,7 +135,7 @@ def test_a_bad_date_gets_a_message_beside_it(signed_in, owner):
 
 
 def test_filters_live_in_the_url_of_the_next_page(signed_in, owner, monkeypatch):
-    monkeypatch.setattr(views_history, "PAGE_SIZE", 2)
+    monkeypatch.setattr(library_views, "PAGE_SIZE", 2)
     for n in range(3):
         make_task(owner, f"fox {n}", minutes_ago=n)
     page = signed_in.get(reverse("history"), {"q": "fox", "fav": ""}).content.decode()
@@ -141,7 +143,7 @@ def test_filters_live_in_the_url_of_the_next_page(signed_in, owner, monkeypatch)
 
 
 def test_keyset_paging_has_no_duplicates_or_gaps_while_new_tasks_arrive(signed_in, owner, monkeypatch):
-    monkeypatch.setattr(views_history, "PAGE_SIZE", 5)
+    monkeypatch.setattr(library_views, "PAGE_SIZE", 5)
     made = [make_task(owner, f"task {n}", minutes_ago=100 - n, images=0) for n in range(12)]
     seen, cursor = [], ""
     while True:
@@ -155,7 +157,7 @@ def test_keyset_paging_has_no_duplicates_or_gaps_while_new_tasks_arrive(signed_i
 
 
 def test_the_next_page_is_a_fragment(signed_in, owner, monkeypatch):
-    monkeypatch.setattr(views_history, "PAGE_SIZE", 1)
+    monkeypatch.setattr(library_views, "PAGE_SIZE", 1)
     make_task(owner, "first", minutes_ago=2)
     make_task(owner, "second", minutes_ago=1)
     cursor = next_cursor(signed_in.get(reverse("history")))
@@ -194,7 +196,7 @@ def test_pages_and_fragments_run_a_fixed_number_of_queries_whatever_the_page_siz
         make_task(owner, f"t{n}", minutes_ago=n, images=2, cn_types="canny", lora_versionid="l")
 
     def count(size, **params):
-        monkeypatch.setattr(views_history, "PAGE_SIZE", size)
+        monkeypatch.setattr(library_views, "PAGE_SIZE", size)
         cache.clear()  # the filter menus are cached for a minute: count them every time
         with CaptureQueriesContext(connection) as queries:
             response = signed_in.get(reverse(url_name), params, **({"HTTP_HX_REQUEST": "true"} if params else {}))
@@ -321,7 +323,7 @@ def test_the_viewer_moves_through_history_in_order(signed_in, owner):
 
 @pytest.mark.parametrize("url_name", ["history", "gallery"])
 def test_a_search_costs_the_same_whatever_it_finds(signed_in, owner, teammate, monkeypatch, url_name):
-    monkeypatch.setattr(views_history, "PAGE_SIZE", 5)
+    monkeypatch.setattr(library_views, "PAGE_SIZE", 5)
 
     def count(**params):
         cache.clear()
@@ -343,7 +345,7 @@ def test_a_search_pages_through_every_match_newest_first_whatever_the_window(sig
     """On PostgreSQL a page of search results comes from the newest rows first and from the index after them
     (selectors.search_newest); a small window forces the second way. Every page must match the plain search."""
     monkeypatch.setattr(selectors, "SEARCH_WINDOW", window)
-    monkeypatch.setattr(views_history, "PAGE_SIZE", 3)
+    monkeypatch.setattr(library_views, "PAGE_SIZE", 3)
     for n in range(14):
         make_task(owner, "a fox in the snow" if n % 3 == 0 else "a lighthouse at dusk", minutes_ago=n, images=0)
     for text in ("fox", "light dusk", "zebra"):

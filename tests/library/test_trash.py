@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import selectors, views_history
 from generation.models import GenerationTask
-from tests.generation.test_history import FORGED_CURSORS, make_task, next_cursor
+from library import selectors
+from library import views as library_views
+from tests.library.test_history import FORGED_CURSORS, make_task, next_cursor
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -59,7 +60,7 @@ def test_the_first_page_holds_the_48_most_recently_deleted_tasks(signed_in, owne
 
     response = signed_in.get(reverse("trash"))
 
-    assert views_history.TRASH_PAGE_SIZE == 48
+    assert library_views.TRASH_PAGE_SIZE == 48
     assert shown(response) == newest_deleted_first(*groups)[:48]
     assert next_cursor(response)
     page = response.content.decode()
@@ -91,14 +92,14 @@ def test_what_can_no_longer_be_restored_is_not_shown(signed_in, owner):
 
 
 def test_the_fragments_continue_from_the_cursor_without_repeats_or_gaps(signed_in, owner, monkeypatch):
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 5)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 5)
     # Deletes of 4, 7 and 6 tasks: pages of 5 end in the middle of a delete, where deleted_at is a tie.
     groups = [deleted(owner, n, days_ago=days) for n, days in ((4, 3), (7, 2), (6, 1))]
     assert walk(signed_in) == newest_deleted_first(*groups)
 
 
 def test_a_delete_or_restore_meanwhile_does_not_shift_the_next_page(signed_in, owner, monkeypatch):
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 3)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 3)
     groups = [deleted(owner, 4, days_ago=2), deleted(owner, 4, days_ago=1)]
     expected = newest_deleted_first(*groups)
     response = signed_in.get(reverse("trash"))
@@ -137,12 +138,12 @@ def test_the_page_and_the_fragment_cost_the_same_whatever_is_in_the_trash(signed
         assert response.status_code == 200 and shown(response)
         return len(queries), next_cursor(response)
 
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 2)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 2)
     deleted(owner, 3, images=1)
     small_page, cursor = count()
     small_fragment, _ = count(cursor=cursor)
 
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 48)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 48)
     for days in range(4):
         deleted(owner, 20, days_ago=days, images=3)
     large_page, cursor = count()
@@ -153,7 +154,7 @@ def test_the_page_and_the_fragment_cost_the_same_whatever_is_in_the_trash(signed
 
 
 def test_restore_from_the_second_page_brings_those_tasks_back(signed_in, owner, monkeypatch):
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 3)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 3)
     expected = newest_deleted_first(deleted(owner, 7))
     first = signed_in.get(reverse("trash"))
     assert 'id="restore"' in first.content.decode()  # the form the fragments' checkboxes belong to
@@ -171,7 +172,7 @@ def test_restore_from_the_second_page_brings_those_tasks_back(signed_in, owner, 
 def test_another_members_trash_never_shows_and_cannot_be_restored_through_the_page(
     client, owner, teammate, outsider, monkeypatch
 ):
-    monkeypatch.setattr(views_history, "TRASH_PAGE_SIZE", 2)
+    monkeypatch.setattr(library_views, "TRASH_PAGE_SIZE", 2)
     mine = newest_deleted_first(deleted(owner, 5, prompt="the owner's"))
     client.force_login(owner)
     owners_cursor = next_cursor(client.get(reverse("trash")))

@@ -13,10 +13,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import exports, services
+from generation import services
 from generation.models import GenerationTask
+from library import exports
 from miaohua_site.accounts.services import upstream_account_store
-from tests.generation.library_helpers import is_login_page, make_task, set_sharing
+from tests.library.library_helpers import is_login_page, make_task, set_sharing
 
 pytestmark = pytest.mark.django_db
 

@@ -8,12 +8,13 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django.utils import timezone
 
-from generation.models import GeneratedImage, GenerationTask, MemberSettings
-from generation.selectors import TRASH_DAYS
+from generation.models import GeneratedImage, GenerationTask
+from library.models import MemberSettings
+from library.selectors import TRASH_DAYS
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 
-PURGE_JOB = "generation.trash.trash_purge"
+PURGE_JOB = "library.trash.trash_purge"
 PURGE_SCHEDULE = "generation: purge the trash (tasks deleted more than 30 days ago)"
 
 

@@ -1,10 +1,10 @@
-"""Collections, the ZIP download and the history export, Compare, and the Catalog: thin views.
+"""Collections, the ZIP download and the history export, and Compare: thin views.
 
-Every object is fetched starting from the user (generation.collections and generation.selectors), so
+Every object is fetched starting from the user (library.collections and library.selectors), so
 another member's private collection or unshared task is a 404, never a leak."""
 
 import json
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -17,27 +17,15 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseStopPolling
 
-from generation import catalog as catalogs
-from generation import collections, exports, selectors
 from generation.models import GeneratedImage
-from miaohua_site.accounts.decorators import member_required, upstream_account_required
+from library import collections, exports, selectors
+from miaohua_site.accounts.decorators import member_required
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
 from miaohua_site.forms import StudioForm
-from miaohua_site.params import int_list, int_param, page_param, parse_id, safe_next
+from miaohua_site.params import int_list, int_param, parse_id, safe_next
 from team.roles import can_generate
-
-CATALOG_PER_PAGE = 24
-CATALOG_KINDS = {
-    "base": _("Base models"),
-    "lora": _("LoRAs"),
-    "private": _("My models"),
-    "cn_artist": _("Artist ControlNets"),
-    "cn_opensource": _("Open-source ControlNets"),
-}
-
 
 # --- Forms --------------------------------------------------------------------------------------------------
 
@@ -105,9 +93,7 @@ def collection_list(request):
             messages.success(request, gettext("Collection “%(name)s” created.") % {"name": collection.name})
             return redirect("collection_detail", pk=collection.pk)
     status = 400 if request.method == "POST" else 200
-    return TemplateResponse(
-        request, "generation/collection_list.html", _list_context(request.user, form), status=status
-    )
+    return TemplateResponse(request, "library/collection_list.html", _list_context(request.user, form), status=status)
 
 
 def _detail_context(request, collection, *, edit_form=None):
@@ -133,9 +119,9 @@ def collection_detail(request, pk):
     collection = collections.collection_for_user(request.user, pk)
     context = _detail_context(request, collection)
     if request.htmx and request.GET.get("cursor"):
-        return TemplateResponse(request, "generation/collection_detail.html#items", context)
+        return TemplateResponse(request, "library/collection_detail.html#items", context)
     context["n_images"] = collections.visible_items(request.user, collection).count()
-    return TemplateResponse(request, "generation/collection_detail.html", context)
+    return TemplateResponse(request, "library/collection_detail.html", context)
 
 
 @member_required
@@ -154,7 +140,7 @@ def collection_edit(request, pk):
     collection.refresh_from_db()
     context = _detail_context(request, collection, edit_form=form)
     context["n_images"] = collections.visible_items(request.user, collection).count()
-    return TemplateResponse(request, "generation/collection_detail.html", context, status=400)
+    return TemplateResponse(request, "library/collection_detail.html", context, status=400)
 
 
 @member_required
@@ -178,9 +164,7 @@ def collection_remove(request, pk):
     if removed:
         messages.success(
             request,
-            ngettext(
-                "Removed %(count)s image from “%(name)s”.", "Removed %(count)s images from “%(name)s”.", removed
-            )
+            ngettext("Removed %(count)s image from “%(name)s”.", "Removed %(count)s images from “%(name)s”.", removed)
             % {"count": removed, "name": collection.name},
         )
     else:
@@ -233,7 +217,7 @@ def collection_picker(request):
     images, image_ids, task_ids = _chosen_images(request, request.GET)
     form = CollectionAddForm(user=request.user)
     context = _picker_context(request, form, images, image_ids, task_ids)
-    template = "generation/collection_picker.html#picker" if request.htmx else "generation/collection_picker.html"
+    template = "library/collection_picker.html#picker" if request.htmx else "library/collection_picker.html"
     return TemplateResponse(request, template, context)
 
 
@@ -256,7 +240,7 @@ def collection_add(request):
         added = collections.collection_add_images(user=request.user, collection=collection, images=images)
         context = {"collection": collection, "added": added, "already": len(images) - added}
         if request.htmx:
-            return TemplateResponse(request, "generation/collection_picker.html#added", context)
+            return TemplateResponse(request, "library/collection_picker.html#added", context)
         message = ngettext("Added %(count)s image to %(name)s.", "Added %(count)s images to %(name)s.", added) % {
             "count": added,
             "name": collection.name,
@@ -270,8 +254,8 @@ def collection_add(request):
         return redirect(safe_next(request, reverse("collection_detail", args=[collection.pk])))
     context = _picker_context(request, form, images, image_ids, task_ids)
     if request.htmx:  # htmx swaps only 2xx answers: the form comes back with its errors
-        return TemplateResponse(request, "generation/collection_picker.html#picker", context)
-    return TemplateResponse(request, "generation/collection_picker.html", context, status=400)
+        return TemplateResponse(request, "library/collection_picker.html#picker", context)
+    return TemplateResponse(request, "library/collection_picker.html", context, status=400)
 
 
 # --- ZIP and export -----------------------------------------------------------------------------------------
@@ -378,84 +362,17 @@ def compare(request):
     raw = [request.GET.get("a", "").strip(), request.GET.get("b", "").strip()]
     context = {"a_id": raw[0], "b_id": raw[1]}
     if not any(raw):
-        return TemplateResponse(request, "generation/compare.html", context)
+        return TemplateResponse(request, "library/compare.html", context)
     if not all(parse_id(value) for value in raw):
         context["error"] = gettext("Give two task numbers to compare, e.g. /compare/?a=12&b=15.")
-        return TemplateResponse(request, "generation/compare.html", context, status=400)
+        return TemplateResponse(request, "library/compare.html", context, status=400)
     visible = selectors.tasks_visible_to(request.user).filter(pk__in=raw).select_related("owner")
     tasks = {task.pk: task for task in visible.prefetch_related("images")}
     missing = [value for value in raw if int(value) not in tasks]
     if missing:
         context["error"] = gettext("Task %(id)s does not exist, or is not yours to see.") % {"id": missing[0]}
-        return TemplateResponse(request, "generation/compare.html", context, status=404)
+        return TemplateResponse(request, "library/compare.html", context, status=404)
     a, b = tasks[int(raw[0])], tasks[int(raw[1])]
     rows = parameter_rows(a, b)
     context.update(a=a, b=b, rows=rows, n_differ=sum(row["differs"] for row in rows))
-    return TemplateResponse(request, "generation/compare.html", context)
-
-
-# --- Catalog ------------------------------------------------------------------------------------------------
-
-
-def _matches(controlnet, query: str) -> bool:
-    text = " ".join([controlnet.name, controlnet.local_name, controlnet.desc]).lower()
-    return query.lower() in text
-
-
-@upstream_account_required
-@require_GET
-@vary_on_headers("HX-Request")
-def catalog(request):
-    """Base models, LoRAs, my models and both ControlNet lists, searched and paged at the vendor. The page renders
-    at once from the cache (generation.catalog); while the worker fetches a page the results are a placeholder
-    that polls this URL (htmx: the ``results`` fragment), answered with 286 once they are in."""
-    kind = request.GET.get("kind", "base")
-    kind = kind if kind in CATALOG_KINDS else "base"
-    query = request.GET.get("q", "").strip()[:100]
-    page = page_param(request.GET)
-    account = request.upstream_account
-    context = {
-        "kinds": CATALOG_KINDS,
-        "kind": kind,
-        "kind_label": CATALOG_KINDS[kind],
-        "q": query,
-        "page": page,
-        "is_controlnet": kind.startswith("cn_"),
-    }
-
-    def link(**changes) -> str:
-        params = {"kind": kind, "q": query, "page": page, **changes}
-        if params["page"] == 1:
-            del params["page"]
-        if not params["q"]:
-            del params["q"]
-        return "?" + urlencode(params)
-
-    force = request.GET.get("refresh") == "1" or request.GET.get("retry") == "1"
-    if context["is_controlnet"]:
-        cached = catalogs.controlnets(account, opensource=kind == "cn_opensource", force=force)
-        entries = [cn for cn in cached.value or [] if not query or _matches(cn, query)]
-        has_next = False
-    else:
-        cached = catalogs.catalog_page(account, kind, page=page, per_page=CATALOG_PER_PAGE, query=query, force=force)
-        entries, has_next = (cached.value.models, cached.value.has_next) if cached.ready else ([], False)
-    results = catalogs.picker_state("results", [cached])
-    results.url = link()
-    context.update(
-        cached=cached,
-        results=results,
-        entries=entries,
-        fetched_at=cached.fetched_at,
-        has_next=has_next,
-        previous_url=link(page=page - 1) if page > 1 else "",
-        next_url=link(page=page + 1) if has_next else "",
-        refresh_url=link(refresh=1),
-        # Polls while the list is on its way, or a refresh of the (stale) list shown runs.
-        polling=results.waiting or (cached.ready and cached.refreshing),
-    )
-    if request.htmx:
-        response = TemplateResponse(request, "generation/catalog.html#results", context)
-        if not context["polling"]:
-            response.status_code = HttpResponseStopPolling.status_code
-        return response
-    return TemplateResponse(request, "generation/catalog.html", context)
+    return TemplateResponse(request, "library/compare.html", context)

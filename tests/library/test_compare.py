@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.generation.library_helpers import is_login_page, make_task, set_sharing
+from tests.library.library_helpers import is_login_page, make_task, set_sharing
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,10 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from generation import selectors
-from generation.models import GenerationTask, MemberSettings
+from generation import selectors as queue
+from generation.models import GenerationTask
+from library import selectors
+from library.models import MemberSettings
 
 State = GenerationTask.State
 pytestmark = pytest.mark.django_db
@@ -48,8 +50,8 @@ def test_the_queue_counts_the_users_tasks_on_their_way(owner, outsider):
     GenerationTask.objects.create(owner=outsider, state=State.PENDING)
     GenerationTask.objects.create(owner=owner, state=State.PENDING, deleted_at=timezone.now())
 
-    assert selectors.queue_count(owner) == 3
-    assert selectors.queue_count(outsider) == 1
+    assert queue.queue_count(owner) == 3
+    assert queue.queue_count(outsider) == 1
 
 
 def test_the_newest_task_comes_first(owner):
@@ -76,4 +78,4 @@ def test_an_admin_sees_everything(owner, admin_user):
 
 def test_the_queue_counts_only_my_own_tasks(owner, teammate):
     GenerationTask.objects.create(owner=owner, state=State.PENDING)
-    assert selectors.queue_count(teammate) == 0
+    assert queue.queue_count(teammate) == 0

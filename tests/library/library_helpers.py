@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from generation.models import GeneratedImage, GenerationTask, MemberSettings
+from generation.models import GeneratedImage, GenerationTask
+from library.models import MemberSettings
 
 _seeds = count(1000)
 COLOURS = ["teal", "coral", "gold", "navy", "plum", "olive"]

@@ -179,4 +179,3 @@ def export_filename(extension: str, *, when=None) -> str:
 
 def zip_filename(*, when=None) -> str:
     return f"miaohua-images-{timezone.localtime(when or timezone.now()):%Y%m%d-%H%M}.zip"
-

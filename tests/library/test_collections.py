@@ -10,10 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from generation import collections, services
-from generation.models import Collection, CollectionItem, GenerationTask
+from generation import services
+from generation.models import GenerationTask
+from library import collections
+from library.models import Collection, CollectionItem
 from miaohua_site.accounts.services import upstream_account_store
-from tests.generation.library_helpers import is_login_page, make_task, set_sharing
+from tests.library.library_helpers import is_login_page, make_task, set_sharing
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -12,8 +12,8 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from generation import selectors, trash
 from generation.models import GenerationTask
+from library import selectors, trash
 from miaohua_site.accounts.decorators import member_required
 from miaohua_site.params import int_list, safe_next
 
@@ -83,7 +83,7 @@ def history(request):
     extra = {"mode": "history", "shares": selectors.shares_with_team(request.user)}
     if not request.htmx:
         extra.update(_facets(request.user, tasks, extra["mode"]))
-    return _gallery(request, tasks=tasks, template="generation/history.html", extra=extra)
+    return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
 
 
 @login_required
@@ -95,7 +95,7 @@ def gallery(request):
     if not request.htmx:
         extra.update(_facets(request.user, tasks, extra["mode"]))
         extra["members"] = selectors.team_members(request.user)
-    return _gallery(request, tasks=tasks, template="generation/history.html", extra=extra)
+    return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
 
 
 @login_required
@@ -106,9 +106,9 @@ def trash_list(request):
     tasks, next_cursor = selectors.trash_page(request.user, cursor=cursor, size=TRASH_PAGE_SIZE)
     context = {"tasks": tasks, "next_cursor": next_cursor, "days": selectors.TRASH_DAYS}
     if request.htmx and cursor:
-        return TemplateResponse(request, "generation/trash.html#page", context)
+        return TemplateResponse(request, "library/trash.html#page", context)
     context["total"] = selectors.trashed_tasks(request.user).count()  # counted on the partial index
-    return TemplateResponse(request, "generation/trash.html", context)
+    return TemplateResponse(request, "library/trash.html", context)
 
 
 @member_required
@@ -151,7 +151,7 @@ def task_favourite(request, pk):
     task = selectors.task_owned_by(request.user, pk)
     trash.task_set_favourite(task=task, favourite=request.POST.get("favourite") == "1")
     if request.htmx:
-        return TemplateResponse(request, "generation/history.html#favourite", {"task": task})
+        return TemplateResponse(request, "library/history.html#favourite", {"task": task})
     return redirect(safe_next(request, reverse("history")))
 
 
@@ -196,7 +196,7 @@ def image_detail(request, pk):
         if scope == "gallery"
         else f"{reverse('generate')}?task={task.pk}#task-{task.pk}",
     }
-    return TemplateResponse(request, "generation/image_detail.html", context)
+    return TemplateResponse(request, "library/image_detail.html", context)
 
 
 __all__ = [

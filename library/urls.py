@@ -1,0 +1,28 @@
+"""The library's pages: history, the team gallery, the image viewer, trash, favourites, sharing, collections,
+tags, saved searches, the ZIP download and the history export, and Compare."""
+
+from django.urls import path
+
+from library import views, views_collections
+
+urlpatterns = [
+    path("history/", views.history, name="history"),
+    path("gallery/", views.gallery, name="gallery"),
+    path("images/<id:pk>/", views.image_detail, name="image_detail"),
+    path("trash/", views.trash_list, name="trash"),
+    path("tasks/delete/", views.tasks_delete, name="tasks_delete"),
+    path("tasks/restore/", views.tasks_restore, name="tasks_restore"),
+    path("tasks/<id:pk>/favourite/", views.task_favourite, name="task_favourite"),
+    path("settings/sharing/", views.sharing, name="sharing"),
+    path("collections/", views_collections.collection_list, name="collection_list"),
+    path("collections/add/", views_collections.collection_add, name="collection_add"),
+    path("collections/picker/", views_collections.collection_picker, name="collection_picker"),
+    path("collections/<id:pk>/", views_collections.collection_detail, name="collection_detail"),
+    path("collections/<id:pk>/edit/", views_collections.collection_edit, name="collection_edit"),
+    path("collections/<id:pk>/delete/", views_collections.collection_delete, name="collection_delete"),
+    path("collections/<id:pk>/remove/", views_collections.collection_remove, name="collection_remove"),
+    path("collections/<id:pk>/cover/", views_collections.collection_cover, name="collection_cover"),
+    path("history/zip/", views_collections.history_zip, name="history_zip"),
+    path("history/export/", views_collections.history_export, name="history_export"),
+    path("compare/", views_collections.compare, name="compare"),
+]
