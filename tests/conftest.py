@@ -31,6 +31,17 @@ def fresh_cache(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def english_to_start_with():
+    """Each test starts speaking English, whatever language an earlier test's request or sign-in left active in
+    this thread (Django activates a language per request and leaves it): a test's own words decide."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def simulator_url(live_server, settings):
     """The simulator's base URL on Django's live server; the dashboard is pointed at it."""
