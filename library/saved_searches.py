@@ -35,7 +35,7 @@ def normalised_query(raw: str) -> str:
     """A page's query string as the filters read it, without the cursor (and anything else the page ignores)."""
     filters = HistoryFilters.from_query(QueryDict(raw or ""))
     if filters.errors:
-        raise SavedSearchRefused("query", " ".join(filters.errors.values()))
+        raise SavedSearchRefused("query", " ".join(str(message) for message in filters.errors.values()))
     return filters.query()
 
 
