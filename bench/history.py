@@ -77,9 +77,15 @@ def measure(runs: int) -> None:
     board_cursor = _cursor(client.get(board).content.decode())
     trash_cursor = _cursor(client.get("/trash/").content.decode())
     # seed_history --tags: "Portraits" (the member's, tag=portrait) and the teammate's shared "Team landscapes"
-    portraits = SavedSearch.objects.get(owner=member, name="Portraits")
-    landscapes = SavedSearch.objects.get(name="Team landscapes")
+    # (an installation seeded before --tags has neither: those two cases are left out)
+    portraits = SavedSearch.objects.filter(owner=member, name="Portraits").first()
+    landscapes = SavedSearch.objects.filter(name="Team landscapes").first()
     htmx = {"HTTP_HX_REQUEST": "true"}
+    saved = []  # opening a saved search: the redirect and the page it opens, counted together
+    if portraits:
+        saved.append(("saved search opened (history)", client, f"/searches/{portraits.pk}/", {"follow": True}))
+    if landscapes:
+        saved.append(("teammate's saved search (gallery)", client, f"/searches/{landscapes.pk}/", {"follow": True}))
     cases = [
         ("history page (30 tasks)", client, "/history/", {}),
         ("next-page fragment", client, f"/history/?cursor={history_cursor}", htmx),
@@ -91,8 +97,7 @@ def measure(runs: int) -> None:
         ("tag 'portrait'", client, "/history/?tag=portrait", {}),
         ("tags 'portrait' + 'night' (both)", client, "/history/?tag=portrait&tag=night", {}),
         ("search 'tag:test dragon' (rare tag)", client, "/history/?q=tag:test+dragon", {}),
-        ("saved search opened (history)", client, f"/searches/{portraits.pk}/", {"follow": True}),
-        ("teammate's saved search (gallery)", client, f"/searches/{landscapes.pk}/", {"follow": True}),
+        *saved,
         ("collections list", client, "/collections/", {}),
         (f"a collection ({largest.items.count()} items)", client, board, {}),
         ("its next-page fragment", client, f"{board}?cursor={board_cursor}", htmx),
