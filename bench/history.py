@@ -9,10 +9,13 @@
 For each database it builds a throw-away installation (a temporary SQLite file, or a fresh PostgreSQL database,
 `bench_history` unless `--pg-db` names another, on 127.0.0.1), migrates, seeds with `manage.py seed_history`
 (anyone can run that command): the member `bench` and a sharing teammate (5 % of the tasks), 1.5 % of the tasks
-in the trash, 8 collections of the member (the largest with 300 images) and 3 of the teammate (2 shared).
+in the trash, 8 collections of the member (the largest with 300 images) and 3 of the teammate (2 shared), a fifth
+of the tasks tagged (1 to 3 of 20 tags, skewed) and two saved searches by tag (the member's, the teammate's shared).
 Then it measures, as the member, the server time — Django's full request handling through the test client, in
 process, no network — and the number of SQL queries of: the history page, its next-page fragment (htmx, keyset
-cursor), full-text searches (common words, and one found nowhere), a filtered page, the team gallery, the
+cursor), full-text searches (common words, and one found nowhere), a filtered page, the team gallery, pages
+filtered by one and two tags and by a rare tag in the search box, opening a saved search (the redirect and its
+page: two requests counted together), the
 collections list, the largest collection, its next-page fragment, the trash's first page (48 tasks) and its
 next-page fragment; and, for comparison, the Django admin's change list of the same table (as an admin, fewer
 runs: it counts the whole table).
@@ -40,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 ADMIN_RUNS = 5
 SEED = ["--teammate", "bench-mate", "--teammate-share", "0.05", "--trashed", "0.015", "--collections", "8"]
+SEED_TAGS = ["--tags", "0.2"]  # a fifth of the tasks tagged, 1 to 3 tags each; two saved searches
 
 
 def _cursor(page: str) -> str:
@@ -58,7 +62,7 @@ def measure(runs: int) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from library.models import Collection
+    from library.models import Collection, SavedSearch
 
     users = get_user_model().objects
     member = users.get(username="bench")
@@ -72,7 +76,16 @@ def measure(runs: int) -> None:
     history_cursor = _cursor(client.get("/history/").content.decode())
     board_cursor = _cursor(client.get(board).content.decode())
     trash_cursor = _cursor(client.get("/trash/").content.decode())
+    # seed_history --tags: "Portraits" (the member's, tag=portrait) and the teammate's shared "Team landscapes"
+    # (an installation seeded before --tags has neither: those two cases are left out)
+    portraits = SavedSearch.objects.filter(owner=member, name="Portraits").first()
+    landscapes = SavedSearch.objects.filter(name="Team landscapes").first()
     htmx = {"HTTP_HX_REQUEST": "true"}
+    saved = []  # opening a saved search: the redirect and the page it opens, counted together
+    if portraits:
+        saved.append(("saved search opened (history)", client, f"/searches/{portraits.pk}/", {"follow": True}))
+    if landscapes:
+        saved.append(("teammate's saved search (gallery)", client, f"/searches/{landscapes.pk}/", {"follow": True}))
     cases = [
         ("history page (30 tasks)", client, "/history/", {}),
         ("next-page fragment", client, f"/history/?cursor={history_cursor}", htmx),
@@ -81,6 +94,10 @@ def measure(runs: int) -> None:
         ("search 'zebra' (no match)", client, "/history/?q=zebra", {}),
         ("filtered: favourites, img2img", client, "/history/?fav=1&kind=img2img", {}),
         ("team gallery", client, "/gallery/", {}),
+        ("tag 'portrait'", client, "/history/?tag=portrait", {}),
+        ("tags 'portrait' + 'night' (both)", client, "/history/?tag=portrait&tag=night", {}),
+        ("search 'tag:test dragon' (rare tag)", client, "/history/?q=tag:test+dragon", {}),
+        *saved,
         ("collections list", client, "/collections/", {}),
         (f"a collection ({largest.items.count()} items)", client, board, {}),
         ("its next-page fragment", client, f"{board}?cursor={board_cursor}", htmx),
@@ -132,7 +149,7 @@ def run_for(db: str, args) -> None:
         started = time.perf_counter()
         subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         if not args.skip_seed:
-            seed = [PY, "manage.py", "seed_history", "--tasks", str(args.tasks), *SEED]
+            seed = [PY, "manage.py", "seed_history", "--tasks", str(args.tasks), *SEED, *SEED_TAGS]
             subprocess.run(seed, cwd=ROOT, env=env, check=True)
         if db == "postgresql":
             subprocess.run(
@@ -149,7 +166,6 @@ def run_for(db: str, args) -> None:
             shutil.rmtree(work, ignore_errors=True)
             if db == "postgresql":
                 pg_admin(f'DROP DATABASE IF EXISTS "{args.pg_db}"')
-
 
 
 def main() -> None:

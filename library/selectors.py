@@ -7,6 +7,7 @@ on by default); an admin (staff) sees everything. Only the owner changes a task 
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -17,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from generation.models import GeneratedImage, GenerationTask, InputImage
-from library.models import MemberSettings
+from library import tags as library_tags
+from library.models import MemberSettings, Tag, TaskTag
 from miaohua_site.paging import decode_cursor, keyset_cursor
 from miaohua_site.params import date_range, day_start, parse_id
 
@@ -167,9 +169,13 @@ class HistoryFilters:
     date_to: date | None = None
     favourites: bool = False
     member: int | None = None
+    tags: list[str] = field(default_factory=list)  # tasks having every one (the URL's tag=… and the box's tag:/#)
+    text: str = ""  # the search box without its tag:/# words: what the full-text search looks for
+    url_tags: list[str] = field(default_factory=list)  # the tags of the URL's tag=… only
     errors: dict = field(default_factory=dict)
 
-    KEYS = ("q", "model", "lora", "cn", "kind", "state", "from", "to", "fav", "member")
+    KEYS = ("q", "model", "lora", "cn", "kind", "state", "from", "to", "fav", "member", "tag")
+    MAX_TAGS = 5
 
     @classmethod
     def from_query(cls, params) -> "HistoryFilters":
@@ -187,7 +193,64 @@ class HistoryFilters:
         f.member = parse_id(member)
         if member and f.member is None:
             f.errors["member"] = gettext("Choose a member from the list.")
+        f.text, typed = library_tags.split_search(f.q)
+        url_tags = params.getlist("tag") if hasattr(params, "getlist") else [params.get("tag", "")]
+        f._read_tags(url_tags)
+        f.url_tags = list(f.tags)
+        f._read_tags(typed)
         return f
+
+    def _read_tags(self, raw: list[str]) -> None:
+        keys = {Tag.key_of(name) for name in self.tags}
+        for value in raw:
+            if not value.strip():
+                continue
+            try:
+                name = library_tags.normalise(value)
+            except library_tags.TagRefused as exc:
+                self.errors["tag"] = str(exc)
+                continue
+            if Tag.key_of(name) not in keys:
+                keys.add(Tag.key_of(name))
+                self.tags.append(name)
+        if len(self.tags) > self.MAX_TAGS and "tag" not in self.errors:
+            self.errors["tag"] = gettext("Filter by at most %(max)s tags at once.") % {"max": self.MAX_TAGS}
+
+    def query(self, **changes) -> str:
+        """These filters as a query string (no cursor), the URL's tags included; ``changes`` replace some."""
+        values = {
+            "q": self.q,
+            "model": self.model,
+            "lora": self.lora,
+            "cn": self.cn,
+            "kind": self.kind,
+            "state": self.state,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "fav": "1" if self.favourites else "",
+            "member": str(self.member) if self.member else "",
+        }
+        values.update({key: value for key, value in changes.items() if key != "tag"})
+        pairs = [(key, value) for key, value in values.items() if value]
+        pairs += [("tag", name) for name in changes.get("tag", self.url_tags)]
+        return urlencode(pairs)
+
+    def without_tag(self, name: str) -> str:
+        """The query string of these filters less one tag (a chip's ×), from the URL's tags or the search box."""
+        key = Tag.key_of(name)
+        rest, typed = library_tags.split_search(self.q)
+        kept_typed = [t for t in typed if Tag.key_of(t) != key]
+        q = " ".join([rest, *(f'tag:"{t}"' if " " in t else f"tag:{t}" for t in kept_typed)]).strip()
+        return self.query(q=q, tag=[t for t in self.url_tags if Tag.key_of(t) != key])
+
+    @property
+    def tag_keys(self) -> set[str]:
+        return {Tag.key_of(name) for name in self.tags}
+
+    @property
+    def tag_chips(self) -> list[tuple[str, str]]:
+        """(tag, the query string without it) for each tag filtered by: the chips with a ×."""
+        return [(name, self.without_tag(name)) for name in self.tags]
 
     @property
     def active(self) -> bool:
@@ -203,12 +266,13 @@ class HistoryFilters:
                 self.date_to,
                 self.favourites,
                 self.member,
+                self.tags,
             ]
         )
 
     def apply(self, tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
         """Every filter, the search included (exports: all the matching tasks)."""
-        return search(self.narrow(tasks), self.q) if self.q else self.narrow(tasks)
+        return search(self.narrow(tasks), self.text) if self.text else self.narrow(tasks)
 
     def narrow(self, tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTask]:
         """Every filter but the search, which page_of(q=...) adds in the way that pages best."""
@@ -235,6 +299,8 @@ class HistoryFilters:
             tasks = tasks.filter(is_favourite=True)
         if self.member:
             tasks = tasks.filter(owner_id=self.member)
+        for name in self.tags:  # every one of them: "id IN (the tag's tasks)" on the (tag, task) index, like FTS
+            tasks = tasks.filter(pk__in=TaskTag.objects.filter(tag__key=Tag.key_of(name)).values("task_id"))
         return tasks
 
 
@@ -312,6 +378,7 @@ def _with_gallery_data(tasks: QuerySet[GenerationTask]) -> QuerySet[GenerationTa
     images = GeneratedImage.objects.only(
         "id", "task_id", "save_index", "thumbnail", "width", "height", "seed", "file"
     ).order_by("save_index")
+    tasks = library_tags.with_tag_names(tasks)  # inside the page's own query: no query more
     return tasks.select_related("owner").prefetch_related(Prefetch("images", queryset=images))
 
 
@@ -331,6 +398,7 @@ def page_of(tasks: QuerySet[GenerationTask], *, cursor: str = "", size: int = 30
         images = list(row.images.all())
         row.first_image = images[0] if images else None
         row.image_count = len(images)
+        row.tag_list = library_tags.split_names(row.tag_names)
     return rows, (encode_cursor(rows[-1]) if more and rows else "")
 
 

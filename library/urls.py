@@ -3,7 +3,7 @@ tags, saved searches, the ZIP download and the history export, and Compare."""
 
 from django.urls import path
 
-from library import views, views_collections
+from library import views, views_collections, views_tags
 
 urlpatterns = [
     path("history/", views.history, name="history"),
@@ -25,4 +25,12 @@ urlpatterns = [
     path("history/zip/", views_collections.history_zip, name="history_zip"),
     path("history/export/", views_collections.history_export, name="history_export"),
     path("compare/", views_collections.compare, name="compare"),
+    path("tasks/<id:pk>/tags/", views_tags.task_tags, name="task_tags"),
+    path("tasks/tags/", views_tags.tasks_tag, name="tasks_tag"),
+    path("tags/suggestions/", views_tags.tag_suggestions, name="tag_suggestions"),
+    path("searches/", views_tags.saved_search_list, name="saved_search_list"),
+    path("searches/add/", views_tags.saved_search_add, name="saved_search_add"),
+    path("searches/<id:pk>/", views_tags.saved_search_open, name="saved_search_open"),
+    path("searches/<id:pk>/edit/", views_tags.saved_search_edit, name="saved_search_edit"),
+    path("searches/<id:pk>/delete/", views_tags.saved_search_delete, name="saved_search_delete"),
 ]

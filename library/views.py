@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from generation.models import GenerationTask
-from library import selectors, trash
+from library import saved_searches, selectors, trash, views_tags
+from library import tags as library_tags
 from miaohua_site.accounts.decorators import member_required
 from miaohua_site.params import int_list, safe_next
 
@@ -49,7 +50,7 @@ def _gallery(request, *, tasks, template: str, extra: dict):
 def page_of_or_none(tasks, cursor, filters):
     if filters.errors:
         return [], ""
-    return selectors.page_of(tasks, cursor=cursor, size=PAGE_SIZE, q=filters.q)
+    return selectors.page_of(tasks, cursor=cursor, size=PAGE_SIZE, q=filters.text)
 
 
 FACET_SAMPLE = 2000
@@ -62,7 +63,8 @@ def _facets(user, tasks, mode: str) -> dict:
     key = f"history-facets:{mode}:{user.pk}"
     facets = cache.get(key)
     if facets is None:
-        sample = GenerationTask.objects.filter(pk__in=list(tasks.values_list("pk", flat=True)[:FACET_SAMPLE]))
+        sample_ids = list(tasks.values_list("pk", flat=True)[:FACET_SAMPLE])
+        sample = GenerationTask.objects.filter(pk__in=sample_ids)
         models = sample.order_by().values_list("versionid", "model_name").distinct()[:100]
         loras = sample.exclude(lora_versionid="").order_by().values_list("lora_versionid", flat=True).distinct()[:100]
         cn_rows = sample.exclude(cn_types="").order_by().values_list("cn_types", flat=True).distinct()[:200]
@@ -70,6 +72,7 @@ def _facets(user, tasks, mode: str) -> dict:
             "facet_models": sorted(set(models), key=lambda m: m[1] or m[0]),
             "facet_loras": sorted(loras),
             "facet_cn": sorted({cn for row in cn_rows for cn in row.split(",") if cn}),
+            "facet_tags": library_tags.most_used(sample_ids),
         }
         cache.set(key, facets, FACET_SECONDS)
     return facets
@@ -83,6 +86,8 @@ def history(request):
     extra = {"mode": "history", "shares": selectors.shares_with_team(request.user)}
     if not request.htmx:
         extra.update(_facets(request.user, tasks, extra["mode"]))
+        extra["saved_searches"] = saved_searches.saved_searches_visible_to(request.user).filter(scope=extra["mode"])
+        extra["save_form"] = views_tags.SavedSearchForm()
     return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
 
 
@@ -95,6 +100,8 @@ def gallery(request):
     if not request.htmx:
         extra.update(_facets(request.user, tasks, extra["mode"]))
         extra["members"] = selectors.team_members(request.user)
+        extra["saved_searches"] = saved_searches.saved_searches_visible_to(request.user).filter(scope=extra["mode"])
+        extra["save_form"] = views_tags.SavedSearchForm()
     return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
 
 
@@ -184,6 +191,8 @@ def image_detail(request, pk):
     context = {
         "image": image,
         "task": task,
+        "task_tags": library_tags.tags_of(task),
+        "may_tag": library_tags.may_change(request.user, task),
         "images": list(task.images.all()),
         "previous": previous,
         "next": following,

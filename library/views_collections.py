@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from generation.models import GeneratedImage
-from library import collections, exports, selectors
+from library import collections, exports, saved_searches, selectors
 from miaohua_site.accounts.decorators import member_required
 from miaohua_site.audit import services as audit
 from miaohua_site.audit.models import AuditEvent
@@ -77,6 +77,7 @@ def _list_context(user, form):
         "form": form,
         "mine": collections.with_summary(user, collections.own_collections(user)),
         "shared": collections.with_summary(user, shared.order_by("-updated_at", "-id")),
+        "saved_searches": saved_searches.saved_searches_visible_to(user),
     }
 
 

@@ -20,7 +20,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from django.utils import timezone
 
 from generation.models import GenerationTask, InputImage
-from library.models import Collection, CollectionItem
+from library.models import Collection, CollectionItem, SavedSearch, Tag, TaskTag
 from miaohua_site.accounts.models import UpstreamAccount
 from miaohua_site.accounts.services import upstream_account_store
 from miaohua_site.simulator import catalog as simulator_catalog
@@ -149,6 +149,11 @@ class World:
         GenerationTask.objects.filter(pk__in=[self.task.pk, self.admin_task.pk]).update(deleted_at=None)
         self.collection, _ = Collection.objects.get_or_create(owner=self.member, name="Crawl", defaults={})
         CollectionItem.objects.get_or_create(collection=self.collection, image=self.image)
+        self.saved_search, _ = SavedSearch.objects.get_or_create(
+            owner=self.member, name="Crawl", defaults={"query": "q=lighthouse&tag=crawl", "is_shared": True}
+        )
+        tag, _ = Tag.objects.get_or_create(key="crawl", defaults={"name": "crawl"})
+        TaskTag.objects.get_or_create(task=self.task, tag=tag)
         account = UpstreamAccount.objects.get(user=self.admin)
         self.dataset, _ = Dataset.objects.get_or_create(
             name="Crawl set",
@@ -174,7 +179,7 @@ class World:
     @property
     def ids(self) -> list[str]:
         pks = [self.task.pk, self.image.pk, self.collection.pk, self.dataset.pk, self.dataset_image.pk, self.job.pk]
-        return [str(pk) for pk in dict.fromkeys([*pks, self.input.pk, self.admin_task.pk])]
+        return [str(pk) for pk in dict.fromkeys([*pks, self.input.pk, self.admin_task.pk, self.saved_search.pk])]
 
     def base(self) -> dict:
         """Plausible values for the forms, so a bad value of one field is met past the others' checks."""
@@ -202,6 +207,11 @@ class World:
             "image": str(self.image.pk),
             "collection": str(self.collection.pk),
             "name": "crawl",
+            "names": "crawl, lighthouse",
+            "action": "add",
+            "tag": "crawl",
+            "scope": "history",
+            "query": "q=lighthouse&tag=crawl",
             "new_name": "",
             "share": "1",
             "favourite": "1",

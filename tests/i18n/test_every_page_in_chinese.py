@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from generation.models import GenerationTask
-from library.models import Collection
+from library.models import Collection, SavedSearch, Tag
 from miaohua_site.simulator import catalog as simulator_catalog
 from miaohua_site.simulator.models import SimModel
 from tests.i18n.english import english_left, loose_spaces, words_of
@@ -29,6 +29,10 @@ def data_words() -> set[str]:
         words |= words_of(user.username, user.email, user.first_name, user.last_name)
     for name in Collection.objects.values_list("name", flat=True):
         words |= words_of(name)
+    for name in Tag.objects.values_list("name", flat=True):
+        words |= words_of(name)
+    for name, query in SavedSearch.objects.values_list("name", "query"):
+        words |= words_of(name, query)
     for dataset in Dataset.objects.all():
         words |= words_of(dataset.name, dataset.description, dataset.account_email)
     for job in TrainingJob.objects.all():

@@ -10,7 +10,9 @@ With ``--teammate`` a share of the tasks (``--teammate-share``) belongs to a tea
 ``--collections K`` gives the user K collections (the first with ``--collection-items`` images, the others
 fewer, every other one shared) and the teammate two shared collections and a private one, mixing both members'
 images; ``--trashed F`` moves a fraction F of the tasks to the trash, three quarters of them deleted within the
-30 days the trash keeps them, the rest earlier (waiting for the purge)."""
+30 days the trash keeps them, the rest earlier (waiting for the purge); ``--tags F`` tags a fraction F of the tasks
+with one to three of TAGS (the first ones most often) and saves two searches by tag ("Portraits" of the user's
+history, and with a teammate their shared "Team landscapes" of the gallery)."""
 
 import io
 import random
@@ -27,7 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from generation.models import GeneratedImage, GenerationTask
-from library.models import Collection, CollectionItem, MemberSettings
+from library.models import Collection, CollectionItem, MemberSettings, SavedSearch, Tag, TaskTag
 from library.selectors import TRASH_DAYS
 
 WORDS = (
@@ -43,6 +45,10 @@ MODELS = [
 LORAS = ["", "", "", "lora_ink", "lora_pixel", "lora_film"]
 CNS = ["", "", "", "canny", "openpose", "tile", "canny,tile"]
 YEAR = 365 * 86400
+TAGS = (
+    "portrait landscape favourites client-a client-b wip final concept moodboard night "
+    "series-1 series-2 print social hero banner sketch review archive test"
+).split()
 
 
 class Command(BaseCommand):
@@ -57,6 +63,7 @@ class Command(BaseCommand):
         parser.add_argument("--collections", type=int, default=0, help="collections of the user")
         parser.add_argument("--collection-items", type=int, default=300, help="images in the largest collection")
         parser.add_argument("--trashed", type=float, default=0.0, help="fraction of tasks in the trash")
+        parser.add_argument("--tags", type=float, default=0.0, help="fraction of tasks with tags (1 to 3 each)")
         parser.add_argument("--batch", type=int, default=2000)
         parser.add_argument("--seed", type=int, default=1)
 
@@ -111,6 +118,9 @@ class Command(BaseCommand):
         if options["collections"]:
             boards = _collections(rng, owner, mate, ids, options["collections"], options["collection_items"], now)
             self.stdout.write(self.style.SUCCESS(f"Seeded {boards} collections."))
+        if options["tags"]:
+            uses = _tags(rng, owner, mate, ids, options["tags"], now, batch)
+            self.stdout.write(self.style.SUCCESS(f"Seeded {uses} tags on tasks and 2 saved searches."))
 
 
 class _Rows:
@@ -240,4 +250,43 @@ def _collections(rng: random.Random, owner, mate, ids: dict, count: int, largest
             for name, shared in (("Team picks", True), ("Moodboard", True), ("Drafts", False)):
                 board(mate, name, max(1, largest // 2), shared=shared)
                 made += 1
+    return made
+
+
+def _tags(rng: random.Random, owner, mate, ids: dict, fraction: float, now, batch: int) -> int:
+    """A fraction of every member's tasks tagged with one to three TAGS (skewed: the first tags are the most used),
+    written as plain INSERTs like the tasks; and two saved searches by tag."""
+    tags = {}
+    for name in TAGS:
+        tags[name], _ = Tag.objects.get_or_create(key=Tag.key_of(name), defaults={"name": name})
+    rows, made = _Rows(TaskTag), 0
+    weights = [1 / (n + 1) for n in range(len(TAGS))]
+    pending = []
+
+    def flush():
+        nonlocal pending
+        with transaction.atomic():
+            first = rows.next_id()
+            rows.insert([rows.row(id=first + n, **values) for n, values in enumerate(pending)])
+        pending = []
+
+    for member_id, task_ids in ids.items():
+        for task_id in task_ids:
+            if rng.random() >= fraction:
+                continue
+            for name in set(rng.choices(TAGS, weights=weights, k=rng.randint(1, 3))):
+                pending.append({"task_id": task_id, "tag_id": tags[name].pk, "added_by_id": member_id, "added_at": now})
+                made += 1
+            if len(pending) >= batch:
+                flush()
+    if pending:
+        flush()
+    _Rows.reset_sequences(TaskTag)
+    SavedSearch.objects.get_or_create(owner=owner, name="Portraits", defaults={"query": "tag=portrait"})
+    if mate is not None:
+        SavedSearch.objects.get_or_create(
+            owner=mate,
+            name="Team landscapes",
+            defaults={"query": "tag=landscape", "scope": SavedSearch.Scope.GALLERY, "is_shared": True},
+        )
     return made
