@@ -23,7 +23,7 @@ from django.utils.translation import gettext, gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
-from generation.models import GeneratedImage, GenerationTask, InputImage
+from generation.models import GeneratedImage, GenerationTask, InputImage, TaskInput
 from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES  # larger or other files: sent as JPEG
 from miaohua_site.accounts.services import account_for_user, client_for_account
 from miaohua_site.i18n import english, stored
@@ -46,7 +46,6 @@ RETRYING = stored(gettext_noop("{reason} Trying again shortly (attempt {attempt}
 
 # How many times a submission the vendor did nothing with is sent, and the longest pause between two.
 MAX_RETRY_DELAY_SECONDS = 30.0
-
 
 
 def task_columns(params: dict, *, model_name: str = "") -> dict:
@@ -97,11 +96,54 @@ def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_n
                 return existing
             before = quotas.quota_check(user, n_images=task.n_images, limits=limits)  # raises QuotaExceeded
             task.save()
+            task_inputs_create(task=task)
             quotas.quota_alerts_after(user, status=before, n_images=task.n_images)
     except IntegrityError:  # the same form, sent twice at once: the other request stored it
         return GenerationTask.objects.get(owner=user, idempotency_key=idempotency_key)
     engine.wake_on_commit()
     return task
+
+
+def task_input_slots(params: dict) -> list[tuple[str, int, int]]:
+    """(role, position, input image pk) for each input a task's params name: the init image, then each
+    ControlNet unit's image by its index. A reference that is not ``"input:<pk>"`` is left out."""
+    slots = []
+    pk = _ref_pk(params.get("init_img"))
+    if pk is not None:
+        slots.append((TaskInput.Role.INIT, 0, pk))
+    for position, unit in enumerate(params.get("cn_configs") or []):
+        pk = _ref_pk(unit.get("img")) if isinstance(unit, dict) else None
+        if pk is not None:
+            slots.append((TaskInput.Role.CONTROLNET, position, pk))
+    return slots
+
+
+def _ref_pk(value) -> int | None:
+    if not _is_ref(value):
+        return None
+    try:
+        pk = int(value.removeprefix(InputImage.REFERENCE_PREFIX))
+    except ValueError:
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def task_inputs_create(*, task: GenerationTask) -> list[TaskInput]:
+    """The TaskInput rows of a task just stored (one bulk insert, in the caller's transaction). Only the owner's
+    own input images count: a reference to someone else's would never be uploaded, and must not make it
+    visible to those who see this task (library.selectors.input_images_visible_to)."""
+    slots = task_input_slots(task.params or {})
+    if not slots:
+        return []
+    owned = set(
+        InputImage.objects.filter(owner_id=task.owner_id, pk__in={pk for _, _, pk in slots}).values_list(
+            "pk", flat=True
+        )
+    )
+    rows = [
+        TaskInput(task=task, image_id=pk, role=role, position=position) for role, position, pk in slots if pk in owned
+    ]
+    return TaskInput.objects.bulk_create(rows)
 
 
 def generation_retry(*, task: GenerationTask, user=None, idempotency_key: uuid.UUID | None = None) -> GenerationTask:
