@@ -14,6 +14,7 @@ urlpatterns = [
     path("images/<id:pk>/download/", views.image_download, name="image_download"),
     path("images/<id:pk>/<str:variant>/", views.image_file, name="image_file"),
     path("inputs/<id:pk>/", views.input_file, name="input_file"),
+    path("inputs/<id:pk>/thumb/", views.input_thumb, name="input_thumb"),
     path("queue/", views.queue_badge, name="queue_badge"),
     path("describe/", views.describe, name="describe"),
     path("catalog/", views_catalog.catalog, name="catalog"),

@@ -253,7 +253,8 @@ def task_card(request, pk):
 @require_GET
 def task_detail(request, pk):
     task = queue.with_queue_positions(request.user, [selectors.task_for_user(request.user, pk)])[0]
-    return TemplateResponse(request, "generation/task_detail.html", {"task": task, "on_detail": True})
+    inputs = selectors.task_inputs(request.user, task)
+    return TemplateResponse(request, "generation/task_detail.html", {"task": task, "on_detail": True, "inputs": inputs})
 
 
 @upstream_account_required
@@ -295,10 +296,26 @@ def image_file(request, pk, variant):
 @login_required
 @require_GET
 def input_file(request, pk):
+    """An input image, to its owner and to whoever may see a task that used it (library.selectors)."""
     source = selectors.input_image_for_user(request.user, pk).stored_file
     if not source:
         raise Http404(gettext("No such image."))
     return FileResponse(source.open("rb"))
+
+
+@login_required
+@require_GET
+def input_thumb(request, pk):
+    """An input's thumbnail on lineage blocks: the picked history image's WebP thumbnail, else the upload itself
+    (scaled by the page; uploads are at most a few MB)."""
+    image = selectors.input_image_for_user(request.user, pk)
+    source = image.source_image
+    field = source.thumbnail if source is not None and source.thumbnail else image.stored_file
+    if not field:
+        raise Http404(gettext("No such image."))
+    response = FileResponse(field.open("rb"))
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @login_required

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from generation.models import GeneratedImage, GenerationTask, InputImage
+from generation.models import GeneratedImage, GenerationTask, InputImage, TaskInput
 from library import tags as library_tags
 from library.models import MemberSettings, Tag, TaskTag
 from miaohua_site.paging import decode_cursor, keyset_cursor
@@ -129,14 +129,24 @@ def image_file_for_user(user, pk, variant: str) -> GeneratedImage:
 
 
 def input_images_of(user) -> QuerySet[InputImage]:
+    """The user's own input images (what the Generate form may reuse)."""
     if not user.is_authenticated:
         return InputImage.objects.none()
     return InputImage.objects.filter(owner=user).select_related("source_image")
 
 
+def input_images_visible_to(user) -> QuerySet[InputImage]:
+    """Input images ``user`` may open: their own, and those a task they may see used (TaskInput) — a teammate
+    looking at a shared image-to-image task sees its init image."""
+    if not user.is_authenticated:
+        return InputImage.objects.none()
+    used_by_visible = TaskInput.objects.filter(visible_to(user, "task__")).values("image_id")
+    return InputImage.objects.filter(Q(owner=user) | Q(pk__in=used_by_visible))
+
+
 def input_image_for_user(user, pk) -> InputImage:
-    """One of the user's input images, or Http404."""
-    return get_object_or_404(input_images_of(user), pk=pk)
+    """One input image the user may open (see input_images_visible_to), or Http404."""
+    return get_object_or_404(input_images_visible_to(user).select_related("source_image"), pk=pk)
 
 
 def shares_with_team(user) -> bool:
@@ -423,3 +433,100 @@ def neighbours(user, image: GeneratedImage, tasks: QuerySet[GenerationTask] | No
         .first()
     )
     return previous, following
+
+
+# --- Lineage: what a task was made from, and what was made from an image ------------------------------------
+
+MADE_FROM_SHOWN = 12  # derived tasks listed under an image; the rest are counted
+
+
+@dataclass
+class LineageInput:
+    """One input of a task as a viewer sees it: its role, and where it came from. ``source_image`` is the history
+    image it was picked from when the viewer may open it; ``source_hidden`` when they may not."""
+
+    input: InputImage
+    role: TaskInput.Role
+    position: int
+    cn: str = ""
+    uploaded_by: object = None
+    source_image: GeneratedImage | None = None
+    source_hidden: bool = False
+
+    @property
+    def has_picture(self) -> bool:
+        """Something to show as its thumbnail: the upload, or the picked image's file (gone once purged)."""
+        image = self.input
+        return bool(image.file) or bool(image.source_image_id and image.source_image.file)
+
+    @property
+    def label(self) -> str:
+        if self.role == TaskInput.Role.INIT:
+            return gettext("Init image")
+        number = self.position + 1
+        if self.cn:
+            return gettext("ControlNet %(number)s · %(cn)s") % {"number": number, "cn": self.cn}
+        return gettext("ControlNet %(number)s") % {"number": number}
+
+
+def task_inputs(user, task: GenerationTask) -> list[LineageInput]:
+    """The inputs of a task ``user`` may see (the caller fetched it through a selector): the init image first, then
+    the ControlNet units in order. One query, and one more to check the picked images' visibility if any."""
+    rows = list(
+        TaskInput.objects.filter(task=task)
+        .select_related("image__owner", "image__source_image")
+        .order_by("position", "id")
+    )
+    rows.sort(key=lambda row: (row.role != TaskInput.Role.INIT, row.position))
+    sources = {row.image.source_image_id for row in rows if row.image.source_image_id}
+    visible = set(images_visible_to(user).filter(pk__in=sources).values_list("pk", flat=True)) if sources else set()
+    units = (task.params or {}).get("cn_configs") or []
+    entries = []
+    for row in rows:
+        image = row.image
+        unit = units[row.position] if row.role == TaskInput.Role.CONTROLNET and row.position < len(units) else {}
+        entry = LineageInput(
+            input=image,
+            role=row.role,
+            position=row.position,
+            cn=str(unit.get("cn") or "") if isinstance(unit, dict) else "",
+        )
+        if image.file:
+            entry.uploaded_by = image.owner
+        elif image.source_image_id in visible:
+            entry.source_image = image.source_image
+        elif image.source_image_id:
+            entry.source_hidden = True
+        entries.append(entry)
+    return entries
+
+
+def made_from(user, image: GeneratedImage, *, limit: int = MADE_FROM_SHOWN) -> tuple[list[GenerationTask], int]:
+    """The tasks ``user`` may see that used ``image`` as init or ControlNet image (TaskInput → InputImage picked
+    from it), newest first: (at most ``limit`` tasks, each with its ``first_image``; how many there are in all).
+    Two queries (the tasks, their first images), a third to count only when there are more than ``limit``."""
+    used = TaskInput.objects.filter(image__source_image=image).values("task_id")
+    tasks = tasks_visible_to(user).filter(pk__in=used)
+    first = GeneratedImage.objects.only("id", "task_id", "thumbnail", "file").order_by("save_index", "id")[:1]
+    rows = list(
+        tasks.only("id", "prompt", "created_at", "owner_id").prefetch_related(
+            Prefetch("images", queryset=first, to_attr="first_images")
+        )[: limit + 1]
+    )
+    total = tasks.count() if len(rows) > limit else len(rows)
+    rows = rows[:limit]
+    for row in rows:
+        row.first_image = row.first_images[0] if row.first_images else None
+    return rows, total
+
+
+def datasets_with(user, image: GeneratedImage):
+    """The datasets ``user`` may look at (training.selectors: every signed-in person) that hold a copy of
+    ``image`` (DatasetImage.source_image; refused images are not in the dataset), by name. One query."""
+    from training.models import DatasetImage
+    from training.selectors import datasets_visible_to
+
+    holding = DatasetImage.objects.filter(source_image=image).exclude(state=DatasetImage.State.REFUSED)
+    return list(
+        datasets_visible_to(user).filter(pk__in=holding.values("dataset_id")).order_by("name", "id").only("id", "name")
+    )

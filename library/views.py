@@ -185,6 +185,7 @@ def image_detail(request, pk):
     tasks = selectors.own_tasks(request.user) if scope == "history" else selectors.tasks_visible_to(request.user)
     previous, following = selectors.neighbours(request.user, image, tasks)
     suffix = f"?in={scope}" if scope else ""
+    made_from, made_from_total = selectors.made_from(request.user, image)
     params = {**task.params}
     if task.select_seed is not None:
         params["seed_used"] = task.select_seed
@@ -199,6 +200,10 @@ def image_detail(request, pk):
         "suffix": suffix,
         "is_owner": task.owner_id == request.user.pk,
         "params_json": json.dumps(params, indent=2, ensure_ascii=False),
+        "inputs": selectors.task_inputs(request.user, task),
+        "made_from": made_from,
+        "made_from_more": made_from_total - len(made_from),
+        "datasets": selectors.datasets_with(request.user, image),
         "close_url": reverse("history")
         if scope == "history"
         else reverse("gallery")
