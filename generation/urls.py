@@ -5,6 +5,7 @@ from generation import views, views_catalog
 urlpatterns = [
     path("", views.home, name="home"),
     path("generate/", views.generate, name="generate"),
+    path("generate/read-parameters/", views.generate_read_parameters, name="generate_read_parameters"),
     path("generate/controlnet-unit/", views.controlnet_unit, name="controlnet_unit"),
     path("generate/pickers/<slug:name>/", views.generate_picker, name="generate_picker"),
     path("generate/pick-image/", views.image_picker, name="image_picker"),

@@ -16,11 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from generation import catalog, services, submission
+from generation import catalog, read_parameters, services, submission
 from generation import selectors as queue
 from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
-from library import selectors
+from generation.read_parameters import ReadParametersForm
+from library import parameters, selectors
 from miaohua_site.accounts.decorators import upstream_account_required
 from miaohua_site.accounts.services import client_for_account
 from miaohua_site.i18n import shown
@@ -184,10 +185,55 @@ def generate(request):
     from generation.forms import DescribeForm
 
     context["describe_form"] = DescribeForm()  # the Describe panel: a caption of an image, to use as the prompt
+    context["reader"] = ReadParametersForm()  # "Read settings from an image"
     # A POST that reaches here did not make a task (a valid one has redirected): its errors are shown.
     return TemplateResponse(
         request, "generation/generate.html", context, status=400 if request.method == "POST" else 200
     )
+
+
+@upstream_account_required
+@require_POST
+def generate_read_parameters(request):
+    """ "Read settings from an image" (or an image dropped on the Generate page): the form re-rendered as it was
+    posted, with the settings the image carries laid over it and a note for each that does not map to Miaohua;
+    when the image has none, or is no image, the reason beside its field and the form as it was. Never a vendor
+    call: the catalogs come from the cache."""
+    account = request.upstream_account
+    cats = catalog.generate_catalogs(account)
+    cn_loading = "controlnets" in cats.loading
+    reader = ReadParametersForm(request.POST, request.FILES)
+    posted = GenerateForm(request.POST, request.FILES, **cats.form_kwargs())
+    controlnets = cats.controlnets_for(posted.selected_model)
+    posted_units = [
+        ControlNetForm(request.POST, request.FILES, prefix=f"cn-{i}", controlnets=controlnets, loading=cn_loading)
+        for i in _unit_prefixes(request.POST)
+    ]
+    for bound in (posted, *posted_units):
+        bound.is_valid()  # cleaned ids and uploads, so that keep_uploads stores the uploads
+    submission.keep_uploads(user=request.user, form=posted, units=posted_units, resolve_image=_resolve_image)
+    notes, read_from = [], None
+    if reader.is_valid():
+        initial, unit_initials, notes = read_parameters.laid_over(
+            reader.found, form=posted, units=posted_units, cats=cats
+        )
+        read_from, reader = reader.found.tool, ReadParametersForm()
+    else:
+        initial, unit_initials = read_parameters.as_posted(form=posted, units=posted_units)
+    form = GenerateForm(initial=initial, **cats.form_kwargs())
+    controlnets = cats.controlnets_for(form.selected_model or (cats.base_models[:1] or [None])[0])
+    units = [
+        ControlNetForm(initial=u, prefix=f"cn-{i}", controlnets=controlnets, loading=cn_loading)
+        for i, u in enumerate(unit_initials)
+    ]
+    context = {**_page_context(request, cats, form, units), "reader": reader, "read_notes": notes}
+    context["read_from"] = read_from
+    if request.htmx:
+        return TemplateResponse(request, "generation/generate.html#generate_area", context)
+    from generation.forms import DescribeForm
+
+    context["describe_form"] = DescribeForm()
+    return TemplateResponse(request, "generation/generate.html", context)
 
 
 @upstream_account_required
@@ -276,7 +322,9 @@ def image_download(request, pk):
     if not image.file:
         raise Http404(gettext("This image is still being stored."))
     name = f"miaohua-{image.task_id}-{image.save_index}{image.file.name[image.file.name.rfind('.') :]}"
-    return FileResponse(image.file.open("rb"), as_attachment=True, filename=name)
+    # The original with its generation parameters inside (A1111's "parameters"), read by other tools and by our
+    # own Generate page; the thumbnail and preview variants (image_file) stay as stored.
+    return FileResponse(parameters.original_with_parameters(image), as_attachment=True, filename=name)
 
 
 @login_required

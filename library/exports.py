@@ -16,6 +16,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from generation.models import GeneratedImage, GenerationTask
+from library import parameters
 
 ZIP_MAX_TASKS = 200
 EXPORT_COLUMNS = [
@@ -93,7 +94,7 @@ def zip_tasks(tasks: QuerySet[GenerationTask]) -> IO[bytes]:
                 for image in task.images.all():
                     stem = f"{task.pk}-{image.save_index}"
                     try:
-                        source = image.file.open("rb")
+                        source = parameters.original_with_parameters(image, task)
                     except FileNotFoundError:  # purged meanwhile: the sidecar alone would mislead
                         continue
                     with source, archive.open(stem + _extension(image.file.name), "w") as target:

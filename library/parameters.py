@@ -416,6 +416,12 @@ def streamed_with_parameters(source: IO[bytes], text: str) -> IO[bytes]:
     return source
 
 
+def original_with_parameters(image, task=None) -> IO[bytes]:
+    """``image``'s stored original, opened, with its task's parameters inside (FileNotFoundError as open())."""
+    task = task if task is not None else image.task
+    return streamed_with_parameters(image.file.open("rb"), a1111_text(task, image))
+
+
 # --- Reading ------------------------------------------------------------------------------------------------
 
 

@@ -222,6 +222,24 @@
     }
   });
 
+  // An image file dropped anywhere on the Generate page, outside its image fields (which take drops themselves),
+  // is read for its settings: it goes into "Read settings from an image", whose form htmx then posts.
+  function settingsReader(event) {
+    var input = document.getElementById("id_parameters_image");
+    if (!input || !event.dataTransfer || event.target.closest("[data-image-source]")) return null;
+    return Array.prototype.indexOf.call(event.dataTransfer.types || [], "Files") >= 0 ? input : null;
+  }
+  document.addEventListener("dragover", function (event) {
+    if (settingsReader(event)) { event.preventDefault(); event.dataTransfer.dropEffect = "copy"; }
+  });
+  document.addEventListener("drop", function (event) {
+    var input = settingsReader(event);
+    if (!input || !event.dataTransfer.files.length) return;
+    event.preventDefault();  // not the browser's "open the file"
+    input.files = event.dataTransfer.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
   function init() {
     document.querySelectorAll("[data-counter]").forEach(updateCounter);
     updateVisibility();
@@ -230,6 +248,7 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     updateVisibility();  // a picker that arrived (e.g. the output sizes) may show or hide the custom size
     updateLoraWarning();
+    document.querySelectorAll("[data-counter]").forEach(updateCounter);  // a re-rendered form (settings read from an image)
     if (event.detail.target && event.detail.target.id === "cn-units") {
       var transient = event.detail.target.querySelector("[data-transient]");
       if (transient) setTimeout(function () { transient.remove(); }, 3000);

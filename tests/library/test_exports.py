@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from generation import services
 from generation.models import GenerationTask
-from library import exports
+from library import exports, parameters
 from miaohua_site.accounts.services import upstream_account_store
 from tests.library.library_helpers import is_login_page, make_task, set_sharing
 
@@ -48,9 +48,10 @@ def test_it_zips_each_image_with_a_json_sidecar(client, owner):
         f"{task.pk}-1.json",
         f"{task.pk}-1.png",
     ]
-    for image in task.images.all():
+    for image in task.images.all():  # the original with its parameters inside (library.parameters), nothing else
         with image.file.open("rb") as original:
-            assert archive.read(f"{task.pk}-{image.save_index}.png") == original.read()
+            marked = parameters.with_parameters(original.read(), parameters.a1111_text(task, image))
+            assert archive.read(f"{task.pk}-{image.save_index}.png") == marked
     sidecar = json.loads(archive.read(f"{task.pk}-1.json"))
     assert sidecar["task_id"] == task.pk and sidecar["save_index"] == 1
     assert sidecar["seed"] == 4242 and sidecar["model"] == "Artist v0.3.5"
