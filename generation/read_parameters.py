@@ -20,7 +20,7 @@ class ReadParametersForm(StudioForm):
         label=_("Read settings from an image"),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(rules.UPLOAD_EXTENSIONS)}),
         error_messages={"required": _("Choose an image to read its settings from.")},
-        help_text=_("An image made here, or with AUTOMATIC1111, Forge, ComfyUI, SwarmUI or InvokeAI. You can also "
+        help_text=_("An image made here, or with AUTOMATIC1111, ComfyUI, SwarmUI or InvokeAI. You can also "
                     "drop it anywhere on this page."),
     )  # fmt: skip
 

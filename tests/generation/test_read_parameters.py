@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image, PngImagePlugin
 
 from library import parameters
@@ -248,3 +249,22 @@ def test_the_generate_page_offers_it(connected):
     page = connected.get(reverse("generate")).content.decode()
     assert "Read settings from an image" in page
     assert f'hx-post="{reverse("generate_read_parameters")}"' in page and 'hx-include="#generate-form"' in page
+
+
+def _part_merged() -> bool:
+    with translation.override("zh-hans"):
+        return translation.gettext("Read settings from an image") != "Read settings from an image"
+
+
+@live
+@pytest.mark.skipif(not _part_merged(), reason="the zh-Hans part (part_params.po) is not merged into the catalog yet")
+def test_the_notes_are_in_the_readers_language(connected, settings):
+    connected.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    text = "a cat\nSteps: 400, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 640x640, Model: dreamshaper_8"
+    page = read(connected, upload(a1111_png(text))).content.decode()
+    assert "已从 AUTOMATIC1111 生成的图片中读取设置" in page
+    assert "迭代步数 400 超出妙画的范围（1–150）：改用 150。" in page
+    assert "妙画会自行选择采样器：不使用 Euler a。" in page
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "gold").save(buffer, "PNG")
+    assert "此图片中没有找到生成设置。" in read(connected, upload(buffer.getvalue())).content.decode()
