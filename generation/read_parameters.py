@@ -11,6 +11,7 @@ from generation.forms import CUSTOM
 from library import parameters
 from miaohua_site.forms import StudioForm
 from miaohua_site.i18n import english
+from miaohua_site.params import IdField
 
 NOTHING_FOUND = _("No generation settings found in this image.")
 
@@ -41,12 +42,21 @@ class ReadParametersForm(StudioForm):
 
 
 def _current(form) -> dict:
-    """A posted form's values as initial values (raw, as typed), its file fields left out."""
-    values = {
-        name: form[name].value()
-        for name, field in form.fields.items()
-        if not isinstance(field, forms.FileField) and form[name].value() not in (None, "")
-    }
+    """A posted (and validated) form's values as initial values: as cleaned where they are valid, else as typed;
+    an id that is not valid is left out (it is never looked up), and so are the file fields."""
+    cleaned = getattr(form, "cleaned_data", {})
+    values = {}
+    for name, field in form.fields.items():
+        if isinstance(field, forms.FileField):
+            continue
+        if name in cleaned:
+            value = cleaned[name]
+        elif isinstance(field, IdField):
+            continue
+        else:
+            value = form[name].value()
+        if value not in (None, ""):
+            values[name] = value
     if values.get("output_size") == CUSTOM and values.get("width") and values.get("height"):
         values["output_size"] = f"{values['width']}x{values['height']}"  # as an unbound form expects it
     return values

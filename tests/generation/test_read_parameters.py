@@ -202,7 +202,7 @@ def test_an_image_without_settings_leaves_the_form_as_typed(connected):
     assert 'id="id_parameters_image_error"' in page and "No generation settings found in this image." in page
     assert "typed before the drop</textarea>" in page
     form = response.context["form"]
-    assert (form.initial["select_seed"], form.initial["n_images"]) == ("555", "3")
+    assert (form.initial["select_seed"], form.initial["n_images"]) == (555, 3)
     assert (form.initial["output_size"], form.initial["width"], form.initial["height"]) == ("custom", "704", "1024")
 
 
@@ -268,3 +268,18 @@ def test_the_notes_are_in_the_readers_language(connected, settings):
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), "gold").save(buffer, "PNG")
     assert "此图片中没有找到生成设置。" in read(connected, upload(buffer.getvalue())).content.decode()
+
+
+@live
+@pytest.mark.parametrize("junk", ["abc", "1.5", "NaN", "²", "2026-02-31", "-1", "99999999999999999999999999"])
+def test_junk_in_every_field_is_no_500(connected, junk):
+    names = [*form_data(), "init_image_from", "init_image_input", "width", "height", "lora_versionid", "keep_seed",
+             "add_prompt", "cn-0-cn", "cn-0-control_processor", "cn-0-weight", "cn-0-guidance_start",
+             "cn-0-guidance_end", "cn-0-image_from", "cn-0-image_input", "cn-0-low_threshold",
+             "cn-0-down_sample_rate"]  # fmt: skip
+    for htmx in (True, False):
+        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+        response = connected.post(reverse("generate_read_parameters"), dict.fromkeys(names, junk), **headers)
+        assert response.status_code == 200
+        with_file = {**dict.fromkeys(names, junk), "parameters_image": upload(a1111_png("a cat, " + junk))}
+        assert connected.post(reverse("generate_read_parameters"), with_file, **headers).status_code == 200
