@@ -49,10 +49,13 @@ def _current(form) -> dict:
     for name, field in form.fields.items():
         if isinstance(field, forms.FileField):
             continue
-        if name in cleaned:
+        if isinstance(field, IdField):  # as the data says now: keep_uploads points it at a stored upload
+            try:
+                value = field.clean(form[name].value())
+            except ValidationError:
+                continue
+        elif name in cleaned:
             value = cleaned[name]
-        elif isinstance(field, IdField):
-            continue
         else:
             value = form[name].value()
         if value not in (None, ""):

@@ -283,3 +283,20 @@ def test_junk_in_every_field_is_no_500(connected, junk):
         assert response.status_code == 200
         with_file = {**dict.fromkeys(names, junk), "parameters_image": upload(a1111_png("a cat, " + junk))}
         assert connected.post(reverse("generate_read_parameters"), with_file, **headers).status_code == 200
+
+
+@live
+def test_an_init_image_uploaded_before_the_read_is_kept(connected, owner):
+    from generation.models import InputImage
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 320), "red").save(buffer, "PNG")
+    data = {**form_data(mode="img2img", output_size=""), "init_image": upload(buffer.getvalue(), "init.png")}
+    data["parameters_image"] = upload(a1111_png("a cat\nSteps: 20, CFG scale: 7, Seed: 1, Denoising strength: 0.3"))
+
+    response = connected.post(reverse("generate_read_parameters"), data, HTTP_HX_REQUEST="true")
+
+    stored = InputImage.objects.get(owner=owner)
+    initial = response.context["form"].initial
+    assert (initial["mode"], initial["init_image_input"], initial["strength"]) == ("img2img", stored.pk, 0.3)
+    assert f'value="{stored.pk}"' in response.content.decode()
