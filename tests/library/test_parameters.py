@@ -205,8 +205,7 @@ def test_a_jpeg_keeps_its_other_segments():
 
 
 def test_a1111_reads_our_jpeg_with_piexif():
-    pytest.importorskip("piexif")
-    import piexif.helper
+    import piexif.helper  # a test dependency (pyproject [test])
 
     text = p.a1111_text(full_task(prompt="江南 lighthouse"), image_of())
     marked = p.with_parameters(picture("JPEG"), text)
@@ -217,8 +216,7 @@ def test_a1111_reads_our_jpeg_with_piexif():
 
 
 def test_we_read_a_jpeg_written_as_a1111_writes_it():
-    pytest.importorskip("piexif")
-    import piexif.helper
+    import piexif.helper  # a test dependency (pyproject [test])
 
     text = "a fox\nNegative prompt: rain\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: 640x640"
     exif = piexif.dump({"Exif": {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump(text, "unicode")}})
