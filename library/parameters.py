@@ -750,6 +750,46 @@ def _first(data: dict, *keys, default=None):
     return default
 
 
+# Each JSON convention's own names for the settings we read: (our name, theirs, how to read it).
+_TEXT, _INT, _FLOAT = str, "int", "float"
+
+
+def _fields(source: dict, names: dict) -> dict:
+    """``{ours: their value}`` read from ``source`` with ``names`` (ours → (theirs, kind)); a missing text is ""."""
+    values = {}
+    for ours, (theirs, kind) in names.items():
+        raw = source.get(theirs)
+        if kind == _INT:
+            values[ours] = _int(raw)
+        elif kind == _FLOAT:
+            values[ours] = _float(raw)
+        else:
+            values[ours] = "" if raw is None else str(raw)
+    return values
+
+
+_SWARMUI = {
+    "prompt": ("prompt", _TEXT), "neg_prompt": ("negativeprompt", _TEXT), "model": ("model", _TEXT),
+    "seed": ("seed", _INT), "steps": ("steps", _INT), "scale": ("cfgscale", _FLOAT), "width": ("width", _INT),
+    "height": ("height", _INT), "sampler": ("sampler", _TEXT), "n_images": ("images", _INT),
+}  # fmt: skip
+_INVOKEAI = {
+    "prompt": ("positive_prompt", _TEXT), "neg_prompt": ("negative_prompt", _TEXT), "seed": ("seed", _INT),
+    "steps": ("steps", _INT), "scale": ("cfg_scale", _FLOAT), "width": ("width", _INT), "height": ("height", _INT),
+    "sampler": ("scheduler", _TEXT),
+}  # fmt: skip
+_NOVELAI = {
+    "neg_prompt": ("uc", _TEXT), "seed": ("seed", _INT), "steps": ("steps", _INT), "scale": ("scale", _FLOAT),
+    "width": ("width", _INT), "height": ("height", _INT), "sampler": ("sampler", _TEXT),
+    "n_images": ("n_samples", _INT),
+}  # fmt: skip
+_FOOOCUS = {
+    "prompt": ("prompt", _TEXT), "neg_prompt": ("negative_prompt", _TEXT), "model": ("base_model", _TEXT),
+    "seed": ("seed", _INT), "steps": ("steps", _INT), "scale": ("guidance_scale", _FLOAT),
+    "sampler": ("sampler", _TEXT),
+}  # fmt: skip
+
+
 def _from_json(data: dict, texts: dict) -> Found | None:
     """SwarmUI (sui_image_params), InvokeAI (invokeai_metadata), NovelAI (Comment) and Fooocus (JSON parameters)."""
     if isinstance(data.get("sui_image_params"), dict):
@@ -761,20 +801,7 @@ def _from_json(data: dict, texts: dict) -> Found | None:
             "prompt", "negativeprompt", "model", "seed", "steps", "cfgscale", "width", "height", "sampler",
             "loras", "loraweights", "images", "initimagecreativity", "aspectratio", "swarm_version",
         }  # fmt: skip
-        values = {
-            "prompt": str(p.get("prompt", "")),
-            "neg_prompt": str(p.get("negativeprompt", "")),
-            "model": str(p.get("model", "")),
-            "seed": _int(p.get("seed")),
-            "steps": _int(p.get("steps")),
-            "scale": _float(p.get("cfgscale")),
-            "width": _int(p.get("width")),
-            "height": _int(p.get("height")),
-            "sampler": str(p.get("sampler", "")),
-            "n_images": _int(p.get("images")),
-            "loras": loras,
-            "ignored": [key for key in p if key not in used],
-        }
+        values = {**_fields(p, _SWARMUI), "loras": loras, "ignored": [key for key in p if key not in used]}
         if p.get("initimagecreativity") is not None:
             values["strength"] = _float(p["initimagecreativity"])
         return Found(tool="SwarmUI", values=values, text=json.dumps(data, ensure_ascii=False))
@@ -791,15 +818,8 @@ def _from_json(data: dict, texts: dict) -> Found | None:
             "scheduler", "loras", "generation_mode", "strength", "app_version",
         }  # fmt: skip
         values = {
-            "prompt": str(p.get("positive_prompt", "")),
-            "neg_prompt": str(p.get("negative_prompt", "")),
+            **_fields(p, _INVOKEAI),
             "model": str(model.get("name", "") if isinstance(model, dict) else model or ""),
-            "seed": _int(p.get("seed")),
-            "steps": _int(p.get("steps")),
-            "scale": _float(p.get("cfg_scale")),
-            "width": _int(p.get("width")),
-            "height": _int(p.get("height")),
-            "sampler": str(p.get("scheduler", "")),
             "loras": loras,
             "ignored": [key for key in p if key not in used],
         }
@@ -808,16 +828,9 @@ def _from_json(data: dict, texts: dict) -> Found | None:
         return Found(tool="InvokeAI", values=values, text=json.dumps(p, ensure_ascii=False))
     if "uc" in data or texts.get("Software", "").startswith("NovelAI"):
         values = {
+            **_fields(data, _NOVELAI),
             "prompt": str(_first(data, "prompt", default=texts.get("Description", ""))),
-            "neg_prompt": str(data.get("uc", "")),
             "model": texts.get("Source", ""),
-            "seed": _int(data.get("seed")),
-            "steps": _int(data.get("steps")),
-            "scale": _float(data.get("scale")),
-            "width": _int(data.get("width")),
-            "height": _int(data.get("height")),
-            "sampler": str(data.get("sampler", "")),
-            "n_images": _int(data.get("n_samples")),
             "loras": [],
             "ignored": [],
         }
@@ -828,15 +841,9 @@ def _from_json(data: dict, texts: dict) -> Found | None:
         if len(size) == 2:
             width, height = int(size[0]), int(size[1])
         values = {
-            "prompt": str(data.get("prompt", "")),
-            "neg_prompt": str(data.get("negative_prompt", "")),
-            "model": str(data.get("base_model", "")),
-            "seed": _int(data.get("seed")),
-            "steps": _int(data.get("steps")),
-            "scale": _float(data.get("guidance_scale")),
+            **_fields(data, _FOOOCUS),
             "width": width,
             "height": height,
-            "sampler": str(data.get("sampler", "")),
             "loras": [],
             "ignored": [],
         }

@@ -489,6 +489,17 @@ def test_it_reads_novelai():
     )
 
 
+def test_it_reads_fooocus_json_parameters():
+    fooocus = {"prompt": "a koi pond", "negative_prompt": "blurry", "steps": 30, "guidance_scale": 4.0,
+               "seed": "1234", "resolution": "(896, 1152)", "base_model": "juggernautXL_v8",
+               "sampler": "dpmpp_2m_sde_gpu"}  # fmt: skip
+    found, initial, _units, notes = read_back(a1111_png(json.dumps(fooocus)))
+    assert found.tool == "Fooocus"
+    assert (initial["prompt"], initial["neg_prompt"], initial["select_seed"]) == ("a koi pond", "blurry", 1234)
+    assert (initial["ddim_steps"], initial["output_size"]) == (30, "896x1152")
+    assert any("dpmpp_2m_sde_gpu" in note for note in notes)
+
+
 # --- Garbage ---------------------------------------------------------------------------------------------------
 
 
