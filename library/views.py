@@ -78,31 +78,30 @@ def _facets(user, tasks, mode: str) -> dict:
     return facets
 
 
+def _library_page(request, *, tasks, mode: str):
+    """My history or the team gallery: the gallery, and on a whole page its filter menus and saved searches."""
+    extra = {"mode": mode, "shares": selectors.shares_with_team(request.user)}
+    if not request.htmx:
+        extra.update(_facets(request.user, tasks, mode))
+        if mode == "gallery":
+            extra["members"] = selectors.team_members(request.user)
+        extra["saved_searches"] = saved_searches.saved_searches_visible_to(request.user).filter(scope=mode)
+        extra["save_form"] = views_tags.SavedSearchForm()
+    return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def history(request):
-    tasks = selectors.own_tasks(request.user)
-    extra = {"mode": "history", "shares": selectors.shares_with_team(request.user)}
-    if not request.htmx:
-        extra.update(_facets(request.user, tasks, extra["mode"]))
-        extra["saved_searches"] = saved_searches.saved_searches_visible_to(request.user).filter(scope=extra["mode"])
-        extra["save_form"] = views_tags.SavedSearchForm()
-    return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
+    return _library_page(request, tasks=selectors.own_tasks(request.user), mode="history")
 
 
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 def gallery(request):
-    tasks = selectors.tasks_visible_to(request.user)
-    extra = {"mode": "gallery", "shares": selectors.shares_with_team(request.user)}
-    if not request.htmx:
-        extra.update(_facets(request.user, tasks, extra["mode"]))
-        extra["members"] = selectors.team_members(request.user)
-        extra["saved_searches"] = saved_searches.saved_searches_visible_to(request.user).filter(scope=extra["mode"])
-        extra["save_form"] = views_tags.SavedSearchForm()
-    return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
+    return _library_page(request, tasks=selectors.tasks_visible_to(request.user), mode="gallery")
 
 
 @login_required
