@@ -1,0 +1,129 @@
+// The image viewer over any page: a link to an image's page (/images/<id>/) opens the viewer in the overlay of
+// base.html over htmx (library/image_detail.html#viewer) and the address becomes the image's own. ← → load the
+// neighbours in place (the address follows), Esc, the close button or Back close it and the address returns.
+// Opened by its address, middle-clicked or without JavaScript, the same viewer is a page of its own.
+(function () {
+  "use strict";
+  var overlay = document.getElementById("viewer-overlay");
+  var body = document.getElementById("viewer-body");
+  if (!overlay || !body || !window.htmx) return;
+  var IMAGE_PATH = /^\/images\/\d+\/$/;
+  var returnFocus = null;
+  var pushed = false;  // the viewer added a history entry, which Back (or closing) takes away
+  var loading = false;
+
+  function isOpen() { return !overlay.hidden; }
+
+  function imageUrl(link) {
+    if (!link || link.hasAttribute("data-no-viewer") || link.hasAttribute("download") || (link.target && link.target !== "_self")) return null;
+    var url;
+    try { url = new URL(link.href, window.location.href); } catch (e) { return null; }
+    if (url.origin !== window.location.origin || !IMAGE_PATH.test(url.pathname)) return null;
+    // The full-page viewer keeps its own links (its previous / next are plain pages).
+    var page = link.closest(".image-viewer");
+    if (page && !overlay.contains(page)) return null;
+    return url.pathname + url.search;
+  }
+
+  function siblings(inert) {
+    Array.prototype.forEach.call(document.body.children, function (el) {
+      if (el !== overlay && el.tagName !== "SCRIPT") el.inert = inert;
+    });
+  }
+
+  function show() {
+    if (isOpen()) return;
+    returnFocus = document.activeElement;
+    overlay.hidden = false;
+    document.documentElement.classList.add("viewer-open");
+    siblings(true);
+  }
+
+  function hide() {
+    if (!isOpen()) return;
+    overlay.hidden = true;
+    body.innerHTML = "";
+    document.documentElement.classList.remove("viewer-open");
+    siblings(false);
+    if (returnFocus && document.contains(returnFocus)) returnFocus.focus({ preventScroll: true });
+    returnFocus = null;
+  }
+
+  function load(url, how) {
+    if (loading) return Promise.resolve();
+    loading = true;
+    var spinner = overlay.querySelector("[data-viewer-loading]");
+    spinner.hidden = false;
+    var path = url.split("?")[0];
+    return htmx.ajax("GET", url, { target: "#viewer-body", swap: "innerHTML" }).then(function () {
+      var viewer = body.querySelector(".image-viewer");
+      if (!viewer || viewer.dataset.self !== path) {
+        // Not answered (a 404 for an image one may not see, or no connection): the message comes from
+        // htmx-errors.js; a viewer that was not there yet closes.
+        if (!viewer) { if (pushed) { pushed = false; history.back(); } else { hide(); } }
+        return;
+      }
+      // The page's own collection dialog is used when it has one (one #collect on the page).
+      var own = document.querySelectorAll("#collect");
+      if (own.length > 1 && body.contains(own[own.length - 1])) own[own.length - 1].remove();
+      overlay.querySelector("[data-viewer-page]").href = url;
+      if (how === "push") { history.pushState({ viewer: url }, "", url); pushed = true; }
+      else if (how === "replace") history.replaceState({ viewer: url }, "", url);
+      var close = overlay.querySelector("[data-viewer-close]");
+      if (!overlay.contains(document.activeElement) || document.activeElement === body) close.focus({ preventScroll: true });
+      overlay.scrollTop = 0;
+    }).finally(function () { loading = false; spinner.hidden = true; });
+  }
+
+  function open(url) {
+    var first = !isOpen();
+    show();
+    return load(url, first && !pushed ? "push" : "replace");
+  }
+
+  function close() {
+    if (!isOpen()) return;
+    if (pushed) { pushed = false; history.back(); }  // popstate hides it, at the address it was opened from
+    else hide();
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    if (event.target.closest("[data-viewer-close]")) { close(); return; }
+    var link = event.target.closest("a[href]");
+    var url = imageUrl(link);
+    if (!url) return;
+    event.preventDefault();
+    open(url);
+  });
+
+  window.addEventListener("popstate", function (event) {
+    var state = event.state;
+    if (state && state.viewer) { show(); pushed = true; load(state.viewer, "none"); }
+    else if (isOpen()) { pushed = false; hide(); }
+  });
+
+  function focusable() {
+    return Array.prototype.filter.call(
+      overlay.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"),
+      function (el) { return el.offsetParent !== null && !el.closest(".modal:not(.show)"); });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!isOpen() || document.querySelector(".modal.show")) return;  // the collection dialog handles its own keys
+    if (event.key === "Tab") {
+      var items = focusable();
+      if (!items.length) return;
+      var first = items[0], last = items[items.length - 1];
+      if (event.shiftKey && (document.activeElement === first || !overlay.contains(document.activeElement))) { event.preventDefault(); last.focus(); }
+      else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+      return;
+    }
+    if (event.key === "Escape") { event.preventDefault(); close(); return; }
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    var viewer = body.querySelector(".image-viewer");
+    if (!viewer) return;
+    var target = { ArrowLeft: viewer.dataset.prev, ArrowRight: viewer.dataset.next }[event.key];
+    if (target) { event.preventDefault(); load(target, "replace"); }
+  });
+})();
