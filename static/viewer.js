@@ -6,7 +6,7 @@
   "use strict";
   var overlay = document.getElementById("viewer-overlay");
   var body = document.getElementById("viewer-body");
-  if (!overlay || !body || !window.htmx) return;
+  if (!overlay || !body) return;  // htmx (deferred) is looked for when an image is opened
   var IMAGE_PATH = /^\/images\/\d+\/$/;
   var returnFocus = null;
   var pushed = false;  // the viewer added a history entry, which Back (or closing) takes away
@@ -49,7 +49,7 @@
     returnFocus = null;
   }
 
-  function load(url, how) {
+  function load(url, how) {  // how: "replace" the address, or "none"
     if (loading) return Promise.resolve();
     loading = true;
     var spinner = overlay.querySelector("[data-viewer-loading]");
@@ -67,8 +67,7 @@
       var own = document.querySelectorAll("#collect");
       if (own.length > 1 && body.contains(own[own.length - 1])) own[own.length - 1].remove();
       overlay.querySelector("[data-viewer-page]").href = url;
-      if (how === "push") { history.pushState({ viewer: url }, "", url); pushed = true; }
-      else if (how === "replace") history.replaceState({ viewer: url }, "", url);
+      if (how === "replace") history.replaceState({ viewer: url }, "", url);
       var close = overlay.querySelector("[data-viewer-close]");
       if (!overlay.contains(document.activeElement) || document.activeElement === body) close.focus({ preventScroll: true });
       overlay.scrollTop = 0;
@@ -76,9 +75,12 @@
   }
 
   function open(url) {
-    var first = !isOpen();
+    if (isOpen()) return load(url, "replace");
     show();
-    return load(url, first && !pushed ? "push" : "replace");
+    // The address changes at once (Back closes even a viewer still loading); a failed load takes it back.
+    history.pushState({ viewer: url }, "", url);
+    pushed = true;
+    return load(url, "none");
   }
 
   function close() {
@@ -92,14 +94,14 @@
     if (event.target.closest("[data-viewer-close]")) { close(); return; }
     var link = event.target.closest("a[href]");
     var url = imageUrl(link);
-    if (!url) return;
+    if (!url || !window.htmx) return;  // htmx not there yet: the plain page
     event.preventDefault();
     open(url);
   });
 
   window.addEventListener("popstate", function (event) {
     var state = event.state;
-    if (state && state.viewer) { show(); pushed = true; load(state.viewer, "none"); }
+    if (state && state.viewer && window.htmx) { show(); pushed = true; load(state.viewer, "none"); }
     else if (isOpen()) { pushed = false; hide(); }
   });
 
