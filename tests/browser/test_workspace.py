@@ -19,6 +19,7 @@ SHOTS = os.environ.get("SHOTS_DIR", "")  # set to a folder to keep screenshots o
 def shot(page: Page, name: str) -> None:
     if SHOTS:
         os.makedirs(SHOTS, exist_ok=True)
+        page.wait_for_load_state("networkidle")
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
 
 
