@@ -81,6 +81,17 @@ class GenerationTask(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     is_favourite = models.BooleanField(_("favourite"), default=False)
 
+    # Issue #13: the batch or sweep a task belongs to (each one an ordinary task), its place there, and for a
+    # sweep the index of its value on each axis (x, y, z); the styles it was made with (names kept for the
+    # record when a style is deleted or renamed later).
+    group = models.ForeignKey(
+        "generation.TaskGroup", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
+    group_index = models.PositiveIntegerField(null=True, blank=True)
+    cell = models.JSONField(null=True, blank=True, help_text=_("A sweep task's value index on each axis"))
+    styles = models.ManyToManyField("generation.Style", blank=True, related_name="tasks")
+    style_names = models.CharField(_("styles"), max_length=300, blank=True, help_text=_("Comma-separated"))
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -274,3 +285,98 @@ class TaskInput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.image} as {self.role} {self.position} of task #{self.task_id}"
+
+
+class TaskGroup(models.Model):
+    """Tasks made by one submission (issue #13): a batch (several tasks: a batch count, or every expansion of a
+    dynamic prompt) or an X/Y/Z sweep (one task per cell of up to three axes). Each task is an ordinary task in
+    history; the group lets them be watched, cancelled, downloaded and announced together."""
+
+    class Kind(models.TextChoices):
+        BATCH = "batch", _("Batch")
+        SWEEP = "sweep", _("Sweep")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_groups")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BATCH)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
+    # The sweep's axes as the member chose them: [{"kind": "scale", "values": [...], "labels": ["7", ...]}, ...]
+    axes = models.JSONField(default=list, blank=True)
+    base_params = models.JSONField(default=dict, blank=True, help_text=_("The form's parameters before expansion"))
+    n_tasks = models.PositiveIntegerField(default=0)
+    n_images = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Set once every task is final (by whoever sees it first): the notification is due from then on.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    notice_seen_at = models.DateTimeField(null=True, blank=True, help_text=_("When its owner dismissed the notice"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "idempotency_key"], name="task_group_one_per_key"),
+        ]
+        indexes = [models.Index(fields=["owner", "finished_at", "notice_seen_at"], name="task_group_notices")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.n_tasks} tasks)"
+
+
+class Style(models.Model):
+    """A saved look (issue #13): prompt and negative-prompt templates with a ``{prompt}`` placeholder, and
+    optionally the settings it wants. Personal (its owner's) or the team's (curated by admins, seen by all)."""
+
+    class Scope(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        TEAM = "team", _("Team")
+
+    PLACEHOLDER = "{prompt}"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="styles")
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.PERSONAL)
+    name = models.CharField(_("name"), max_length=80)
+    prompt = models.TextField(_("prompt template"), blank=True)
+    neg_prompt = models.TextField(_("negative prompt template"), blank=True)
+    versionid = models.CharField(_("base model"), max_length=200, blank=True)
+    model_name = models.CharField(max_length=200, blank=True)
+    lora_versionid = models.CharField(_("LoRA"), max_length=200, blank=True)
+    lora_weight = models.FloatField(_("LoRA weight"), null=True, blank=True)
+    output_size = models.CharField(_("size"), max_length=20, blank=True)
+    ddim_steps = models.PositiveSmallIntegerField(_("steps"), null=True, blank=True)
+    scale = models.FloatField(_("scale"), null=True, blank=True)
+    sample_image = models.ForeignKey(
+        GeneratedImage, on_delete=models.SET_NULL, null=True, blank=True, related_name="sample_of_styles"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scope", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], condition=models.Q(scope="personal"), name="style_personal_name"
+            ),
+            models.UniqueConstraint(fields=["name"], condition=models.Q(scope="team"), name="style_team_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WordList(models.Model):
+    """A team word list for dynamic prompts (issue #13): ``__name__`` in a prompt is one of its words, picked at
+    submission. Managed by admins, used by everyone."""
+
+    name = models.SlugField(_("name"), max_length=60, unique=True)
+    words = models.TextField(_("words"), help_text=_("One word or phrase per line"))
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def word_list(self) -> list[str]:
+        return [line.strip() for line in self.words.splitlines() if line.strip()]

@@ -4,9 +4,10 @@ form keeps across an error, and the form's initial values from an earlier task (
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
-from generation import services
+from generation import planning, services
 from generation.forms import CUSTOM, GenerateForm
 from generation.models import InputImage
+from generation.plans import Plan, TaskPlan
 from miaohua_site.accounts.services import account_for_user
 from team.services.quotas import QuotaExceeded
 
@@ -60,7 +61,9 @@ def params_from_form(form: GenerateForm, init_ref: str | None, units_with_refs) 
     return params
 
 
-def submit_from_form(*, user, form, units, resolve_image):
+def submit_from_form(*, user, form, units, resolve_image, extras=None):
+    """The task (or, for a batch or a sweep, the TaskGroup) a valid form stands for; None with the reasons on the
+    forms. ``extras`` are generation.planning's forms (styles, batch, sweep), already valid."""
     init_ref = None
     if form.cleaned_data["mode"] == "img2img":
         init = _store_image(user, form, "init_image", resolve_image)
@@ -84,12 +87,28 @@ def submit_from_form(*, user, form, units, resolve_image):
         type(account).objects.filter(pk=account.pk).update(sensitive_limit_value=limit)
     params = params_from_form(form, init_ref, units_with_refs)
     model = form.selected_model
+    plan = (
+        planning.plan_from_form(
+            user=user, form=form, extras=extras or {}, params=params, model_name=model.model_name if model else ""
+        )
+        if extras is not None
+        else Plan(tasks=[TaskPlan(params=params, model_name=model.model_name if model else "")])
+    )
+    if plan is None:
+        return None
     try:
-        return services.generation_submit(
-            user=user,
-            params=params,
-            idempotency_key=form.cleaned_data["idempotency_key"],
-            model_name=model.model_name if model else "",
+        if plan.kind is None:
+            [only] = plan.tasks
+            return services.generation_submit(
+                user=user,
+                params=only.params,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                model_name=only.model_name,
+                style_ids=only.style_ids,
+                style_names=only.style_names,
+            )
+        return services.generation_submit_group(
+            user=user, plan=plan, idempotency_key=form.cleaned_data["idempotency_key"]
         )
     except QuotaExceeded as refused:  # beside "Images" for the images quotas, above the form for tasks in flight
         form.add_error(refused.field, refused.message)

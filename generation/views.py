@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from generation import catalog, read_parameters, services, submission
+from generation import catalog, planning, read_parameters, services, submission
 from generation import selectors as queue
 from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
+from generation.models import TaskGroup
 from generation.read_parameters import ReadParametersForm
 from library import parameters, selectors
 from miaohua_site.accounts.decorators import upstream_account_required
@@ -84,6 +85,17 @@ def _initial_from_request(request):
     if cn_from:
         units.append({"image_from": cn_from})
     return initial, units[: rules.MAX_CONTROLNETS]
+
+
+def _reused_task(request):
+    """The task whose settings the form reuses (?task=), for the styles, batch and sweep forms' initial values."""
+    task_pk = int_param(request.GET, "task")
+    return selectors.task_for_user(request.user, task_pk) if task_pk else None
+
+
+def _group_url(group) -> str:
+    """Where a stored batch or sweep is watched: the Generate page, its tasks at the top of the gallery."""
+    return f"{reverse('generate')}?group={group.pk}#group-{group.pk}"
 
 
 def _image_previews(user, form, units):
@@ -162,15 +174,20 @@ def generate(request):
             ControlNetForm(request.POST, request.FILES, prefix=f"cn-{i}", controlnets=controlnets, loading=cn_loading)
             for i in _unit_prefixes(request.POST)
         ]
-        valid = form.is_valid() & all([unit.is_valid() for unit in units])
-        task = None
+        extras = planning.extra_forms(request.POST, user=request.user, cats=cats)
+        valid = form.is_valid() & all([f.is_valid() for f in (*units, *extras.values())])
+        made = None
         if valid:
-            task = submission.submit_from_form(user=request.user, form=form, units=units, resolve_image=_resolve_image)
+            made = submission.submit_from_form(
+                user=request.user, form=form, units=units, resolve_image=_resolve_image, extras=extras
+            )
         else:
             submission.keep_uploads(user=request.user, form=form, units=units, resolve_image=_resolve_image)
-        if task is not None:
+        if isinstance(made, TaskGroup):
+            return redirect(_group_url(made))
+        if made is not None:
             seed = "keep_seed=1" if form.cleaned_data.get("keep_seed") else "fresh_seed=1"
-            return redirect(f"{reverse('generate')}?task={task.pk}&{seed}#task-{task.pk}")
+            return redirect(f"{reverse('generate')}?task={made.pk}&{seed}#task-{made.pk}")
     else:
         initial, unit_initials = _initial_from_request(request)
         initial.setdefault("sensitive_limit_value", account.sensitive_limit_value)
@@ -180,8 +197,9 @@ def generate(request):
             ControlNetForm(initial=u, prefix=f"cn-{i}", controlnets=controlnets, loading=cn_loading)
             for i, u in enumerate(unit_initials)
         ]
+        extras = planning.extra_forms(user=request.user, cats=cats, task=_reused_task(request))
 
-    context = _page_context(request, cats, form, units)
+    context = {**_page_context(request, cats, form, units), "extras": extras}
     from generation.forms import DescribeForm
 
     context["describe_form"] = DescribeForm()  # the Describe panel: a caption of an image, to use as the prompt
@@ -227,6 +245,7 @@ def generate_read_parameters(request):
         for i, u in enumerate(unit_initials)
     ]
     context = {**_page_context(request, cats, form, units), "reader": reader, "read_notes": notes}
+    context["extras"] = planning.extra_forms(request.POST, user=request.user, cats=cats)  # as they were posted
     context["read_from"] = read_from
     if request.htmx:
         return TemplateResponse(request, "generation/generate.html#generate_area", context)

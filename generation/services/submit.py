@@ -23,7 +23,8 @@ from django.utils.translation import gettext, gettext_noop
 from PIL import Image, UnidentifiedImageError
 
 from generation import images as image_files
-from generation.models import GeneratedImage, GenerationTask, InputImage, TaskInput
+from generation.models import GeneratedImage, GenerationTask, InputImage, TaskGroup, TaskInput
+from generation.plans import Plan, TaskPlan
 from generation.vendor_rules import UPLOAD_FORMATS, UPLOAD_MAX_BYTES  # larger or other files: sent as JPEG
 from miaohua_site.accounts.services import account_for_user, client_for_account
 from miaohua_site.i18n import english, stored
@@ -69,24 +70,27 @@ def _task_with_key(user, idempotency_key: uuid.UUID) -> GenerationTask | None:
     return GenerationTask.objects.filter(owner=user, idempotency_key=idempotency_key).first()
 
 
-def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_name: str = "") -> GenerationTask:
+def generation_submit(
+    *,
+    user,
+    params: dict,
+    idempotency_key: uuid.UUID,
+    model_name: str = "",
+    style_ids=(),
+    style_names: str = "",
+) -> GenerationTask:
     """Store a task (``queued``) for the engine to send; no upstream call here.
 
     ``params`` are the validated task_submit parameters (vendor names; input images as ``"input:<pk>"``);
-    ``model_name`` is the base model's display name. The same ``idempotency_key`` (a resent form, a double
-    click) gives back the task it made the first time. Raises ``QuotaExceeded`` (a ValidationError with the
-    plain reason) when the member's quotas do not allow it; nothing is stored then."""
+    ``model_name`` is the base model's display name; ``style_ids`` / ``style_names`` the styles it was made
+    with. The same ``idempotency_key`` (a resent form, a double click) gives back the task it made the first
+    time. Raises ``QuotaExceeded`` (a ValidationError with the plain reason) when the member's quotas do not
+    allow it; nothing is stored then."""
     existing = _task_with_key(user, idempotency_key)
     if existing is not None:
         return existing
-    task = GenerationTask(
-        owner=user,
-        upstream_account=account_for_user(user),
-        idempotency_key=idempotency_key,
-        params=params,
-        **task_columns(params, model_name=model_name),
-    )
-    limits = quotas.effective_limits(quotas.ensure_membership(user))
+    plan = TaskPlan(params=params, model_name=model_name, style_ids=list(style_ids), style_names=style_names)
+    account, limits = _account_and_limits(user)
     try:
         with transaction.atomic():
             # The member's quota lock first: their submissions count one after the other (team.services.quotas).
@@ -94,14 +98,88 @@ def generation_submit(*, user, params: dict, idempotency_key: uuid.UUID, model_n
             existing = _task_with_key(user, idempotency_key)  # the same form sent twice at once: counted once
             if existing is not None:
                 return existing
-            before = quotas.quota_check(user, n_images=task.n_images, limits=limits)  # raises QuotaExceeded
-            task.save()
-            task_inputs_create(task=task)
-            quotas.quota_alerts_after(user, status=before, n_images=task.n_images)
+            [task] = _tasks_store(user, [plan], account=account, limits=limits, keys=[idempotency_key])
     except IntegrityError:  # the same form, sent twice at once: the other request stored it
         return GenerationTask.objects.get(owner=user, idempotency_key=idempotency_key)
     engine.wake_on_commit()
     return task
+
+
+def generation_submit_group(*, user, plan: Plan, idempotency_key: uuid.UUID) -> TaskGroup:
+    """Store a batch or a sweep: its group and every task of it (``queued``, in the plan's order), checked
+    against the member's quotas as a whole (``QuotaExceeded``: nothing is stored). The same key gives back the
+    group made the first time."""
+    existing = TaskGroup.objects.filter(owner=user, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    account, limits = _account_and_limits(user)
+    try:
+        with transaction.atomic():
+            quotas.quota_lock(user)
+            existing = TaskGroup.objects.filter(owner=user, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+            group = TaskGroup.objects.create(
+                owner=user,
+                kind=plan.kind or TaskGroup.Kind.BATCH,
+                idempotency_key=idempotency_key,
+                axes=plan.axes,
+                base_params=plan.base_params,
+                n_tasks=plan.n_tasks,
+                n_images=plan.n_images,
+            )
+            _tasks_store(user, plan.tasks, account=account, limits=limits, group=group)
+    except IntegrityError:
+        return TaskGroup.objects.get(owner=user, idempotency_key=idempotency_key)
+    engine.wake_on_commit()
+    return group
+
+
+def _account_and_limits(user):
+    """Read before the submission's transaction: the account its tasks go to, and the member's limits."""
+    return account_for_user(user), quotas.effective_limits(quotas.ensure_membership(user))
+
+
+def _tasks_store(
+    user, plans: list[TaskPlan], *, account, limits, keys=None, group: TaskGroup | None = None
+) -> list[GenerationTask]:
+    """Inside the caller's transaction, after the quota lock: check the quotas for all of them, store the tasks
+    (one bulk insert), their inputs and styles, and the quota alerts they cause."""
+    n_images = sum(plan.n_images for plan in plans)
+    before = quotas.quota_check(user, n_images=n_images, n_tasks=len(plans), limits=limits)  # raises QuotaExceeded
+    now = timezone.now()
+    tasks = [
+        GenerationTask(
+            owner=user,
+            upstream_account=account,
+            idempotency_key=keys[index] if keys else uuid.uuid4(),
+            params=plan.params,
+            group=group,
+            group_index=index if group is not None else None,
+            cell=plan.cell,
+            style_names=plan.style_names[:300],
+            created_at=now,
+            **task_columns(plan.params, model_name=plan.model_name),
+        )
+        for index, plan in enumerate(plans)
+    ]
+    if len(tasks) == 1:
+        tasks[0].save()  # its pk on every database
+    else:
+        tasks = GenerationTask.objects.bulk_create(tasks)
+        if any(task.pk is None for task in tasks):  # a database that does not return ids from a bulk insert
+            tasks = list(GenerationTask.objects.filter(group=group).order_by("group_index"))
+    for task in tasks:
+        task_inputs_create(task=task)
+    through = GenerationTask.styles.through
+    rows = [
+        through(generationtask_id=task.pk, style_id=pk)
+        for task, plan in zip(tasks, plans, strict=True)
+        for pk in plan.style_ids
+    ]
+    through.objects.bulk_create(rows)
+    quotas.quota_alerts_after(user, status=before, n_images=n_images)
+    return tasks
 
 
 def task_input_slots(params: dict) -> list[tuple[str, int, int]]:

@@ -301,18 +301,36 @@ def ensure_membership(user) -> Membership:
     return membership
 
 
-def quota_check(user, *, n_images: int, limits: Limits, now: datetime | None = None) -> QuotaStatus | None:
-    """Raise ``QuotaExceeded`` when this submission would go beyond a limit; the status before it otherwise
-    (None: no limits, nothing counted)."""
+def quota_check(
+    user, *, n_images: int, limits: Limits, n_tasks: int = 1, now: datetime | None = None
+) -> QuotaStatus | None:
+    """Raise ``QuotaExceeded`` when this submission (``n_tasks`` tasks asking for ``n_images`` images in all: a
+    batch or a sweep is checked as a whole) would go beyond a limit; the status before it otherwise (None: no
+    limits, nothing counted)."""
     if not limits.any:
         return None
     status = quota_status(user, now=now, limits=limits)
-    if status.in_flight is not None and status.in_flight.used + 1 > status.in_flight.limit:
-        raise QuotaExceeded(refusal(status.in_flight), kind="in_flight", field=None)
+    refused = refusal_for(status, n_tasks=n_tasks, n_images=n_images)
+    if refused is not None:
+        raise refused
+    return status
+
+
+def refusal_for(status: QuotaStatus, *, n_tasks: int, n_images: int) -> QuotaExceeded | None:
+    """Why ``n_tasks`` tasks of ``n_images`` images in all would go beyond a quota (None: they fit)."""
+    if status.in_flight is not None and status.in_flight.used + n_tasks > status.in_flight.limit:
+        if n_tasks == 1:
+            return QuotaExceeded(refusal(status.in_flight), kind="in_flight", field=None)
+        text = ngettext(
+            "These are %(tasks)s tasks; your quota allows %(limit)s running at once, and %(n)s is running now.",
+            "These are %(tasks)s tasks; your quota allows %(limit)s running at once, and %(n)s are running now.",
+            status.in_flight.used,
+        ) % {"tasks": f"{n_tasks:,}", "limit": f"{status.in_flight.limit:,}", "n": f"{status.in_flight.used:,}"}
+        return QuotaExceeded(text, kind="in_flight", field=None)
     for quota in (status.day, status.month):
         if quota is not None and quota.used + n_images > quota.limit:
-            raise QuotaExceeded(refusal(quota), kind=quota.kind, field="n_images")
-    return status
+            return QuotaExceeded(refusal(quota), kind=quota.kind, field="n_images")
+    return None
 
 
 def quota_alerts_after(user, *, status: QuotaStatus | None, n_images: int) -> list[QuotaAlert]:
