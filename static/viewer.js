@@ -25,18 +25,11 @@
     return url.pathname + url.search;
   }
 
-  function siblings(inert) {
-    Array.prototype.forEach.call(document.body.children, function (el) {
-      if (el !== overlay && el.tagName !== "SCRIPT") el.inert = inert;
-    });
-  }
-
   function show() {
     if (isOpen()) return;
     returnFocus = document.activeElement;
     overlay.hidden = false;
     document.documentElement.classList.add("viewer-open");
-    siblings(true);
   }
 
   function hide() {
@@ -44,7 +37,6 @@
     overlay.hidden = true;
     body.innerHTML = "";
     document.documentElement.classList.remove("viewer-open");
-    siblings(false);
     if (returnFocus && document.contains(returnFocus)) returnFocus.focus({ preventScroll: true });
     returnFocus = null;
   }
@@ -105,6 +97,8 @@
     else if (isOpen()) { pushed = false; hide(); }
   });
 
+  // Focus stays in the viewer (Tab wraps; aria-modal tells assistive technology). The page behind is not made inert:
+  // the page's own collection dialog, which the viewer's "Add to collection" opens, lives there.
   function focusable() {
     return Array.prototype.filter.call(
       overlay.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"),
@@ -112,7 +106,8 @@
   }
 
   document.addEventListener("keydown", function (event) {
-    if (!isOpen() || document.querySelector(".modal.show")) return;  // the collection dialog handles its own keys
+    // The collection dialog handles its own keys (its Escape closes it, not the viewer).
+    if (!isOpen() || document.querySelector(".modal.show") || event.target.closest(".modal")) return;
     if (event.key === "Tab") {
       var items = focusable();
       if (!items.length) return;

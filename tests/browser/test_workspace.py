@@ -130,6 +130,14 @@ def test_the_viewer_opens_over_history_and_its_address_is_a_page(workspace, live
     viewer = page.get_by_role("dialog", name="Image viewer")
     expect(viewer.get_by_role("heading", name=f"Image 1 of task {newest.pk}")).to_be_visible()
     expect(page).to_have_url(f"{live_server.url}/images/{image.pk}/?in=history")
+    viewer.get_by_role("button", name="Add to collection").click()  # the page's own dialog, above the viewer
+    collect = page.get_by_role("dialog", name="Add to a collection")
+    expect(collect).to_be_visible()
+    expect(collect.get_by_role("button", name="Close")).to_be_visible()
+    expect(collect).to_be_focused()  # shown: Bootstrap moved the focus into it
+    page.keyboard.press("Escape")
+    expect(collect).to_be_hidden()
+    expect(viewer).to_be_visible()  # closing the dialog leaves the viewer open
     viewer.get_by_role("button", name="Close the image viewer").click()
     expect(viewer).to_be_hidden()
     expect(page).to_have_url(f"{live_server.url}/history/")
