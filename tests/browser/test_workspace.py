@@ -53,6 +53,7 @@ def test_it_puts_the_form_beside_the_gallery_and_keeps_it_in_view(workspace, liv
     nav = page.get_by_role("navigation", name="Main").bounding_box()
     assert prompt.bounding_box()["y"] >= nav["y"] + nav["height"]
     expect(page.get_by_role("button", name="Generate", exact=True)).to_be_in_viewport()
+    shot(page, "generate-scrolled")
 
     page.get_by_role("button", name="Switch between light and dark theme").click()
     page.evaluate("window.scrollTo(0, 0)")
@@ -67,6 +68,12 @@ def test_a_phone_shows_the_gallery_after_the_form(workspace, live_server, page: 
     assert gallery_box["y"] >= form_box["y"] + form_box["height"], (form_box, gallery_box)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     shot(page, "generate-phone")
+
+    page.get_by_role("link", name=f"Image 1 of task {workspace[-1].pk}").click()  # the viewer fits a phone too
+    viewer = page.get_by_role("dialog", name="Image viewer")
+    expect(viewer.get_by_role("heading", name=f"Image 1 of task {workspace[-1].pk}")).to_be_visible()
+    assert page.evaluate("document.getElementById('viewer-overlay').scrollWidth") <= 390
+    shot(page, "viewer-phone")
 
 
 def test_ctrl_enter_generates(workspace, live_server, owner, page: Page):
