@@ -11,6 +11,7 @@
   var returnFocus = null;
   var pushed = false;  // the viewer added a history entry, which Back (or closing) takes away
   var loading = false;
+  var pageTitle = null;  // the page's own title, back when the viewer closes
 
   function isOpen() { return !overlay.hidden; }
 
@@ -28,6 +29,7 @@
   function show() {
     if (isOpen()) return;
     returnFocus = document.activeElement;
+    pageTitle = document.title;
     overlay.hidden = false;
     document.documentElement.classList.add("viewer-open");
   }
@@ -36,6 +38,7 @@
     if (!isOpen()) return;
     overlay.hidden = true;
     body.innerHTML = "";
+    if (pageTitle !== null) document.title = pageTitle;
     document.documentElement.classList.remove("viewer-open");
     if (returnFocus && document.contains(returnFocus)) returnFocus.focus({ preventScroll: true });
     returnFocus = null;
@@ -59,6 +62,8 @@
       var own = document.querySelectorAll("#collect");
       if (own.length > 1 && body.contains(own[own.length - 1])) own[own.length - 1].remove();
       overlay.querySelector("[data-viewer-page]").href = url;
+      var heading = viewer.querySelector("h1");
+      if (heading && pageTitle !== null) document.title = heading.textContent.trim() + " · " + pageTitle.split(" · ").pop();
       if (how === "replace") history.replaceState({ viewer: url }, "", url);
       var close = overlay.querySelector("[data-viewer-close]");
       if (!overlay.contains(document.activeElement) || document.activeElement === body) close.focus({ preventScroll: true });

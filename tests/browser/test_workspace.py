@@ -104,6 +104,11 @@ def test_the_viewer_opens_over_the_page_and_moves_with_the_keys(workspace, live_
     expect(viewer.get_by_role("button", name="Add to collection")).to_be_visible()
     expect(viewer.get_by_role("button", name="Delete this task")).to_be_visible()
     expect(viewer.get_by_role("button", name="Close the image viewer")).to_be_focused()
+    expect(page).to_have_title(f"Image 1 of task {newest.pk} · Miaohua Studio")
+    viewer.get_by_role("link", name="Open as a page").focus()  # the first thing in the viewer
+    page.keyboard.press("Shift+Tab")  # focus wraps inside the viewer, never to the page behind it
+    assert page.evaluate("document.getElementById('viewer-overlay').contains(document.activeElement)")
+    viewer.get_by_role("button", name="Close the image viewer").focus()
     shot(page, "viewer-overlay")
 
     page.keyboard.press("ArrowRight")
@@ -116,6 +121,7 @@ def test_the_viewer_opens_over_the_page_and_moves_with_the_keys(workspace, live_
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     expect(page).to_have_url(f"{live_server.url}/generate/")
+    expect(page).to_have_title("Generate · Miaohua Studio")
     expect(opener).to_be_focused()  # focus goes back where it was
     assert page.evaluate("window.__notReloaded") is True  # all of it without leaving the page
 
