@@ -177,7 +177,9 @@ def sharing(request):
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target")
 def image_detail(request, pk):
+    """One image, large, with its actions: a page of its own, or (htmx, aimed at the overlay) the viewer alone."""
     image = selectors.image_for_user(request.user, pk)
     task = image.task
     scope = request.GET.get("in")
@@ -209,7 +211,9 @@ def image_detail(request, pk):
         if scope == "gallery"
         else f"{reverse('generate')}?task={task.pk}#task-{task.pk}",
     }
-    return TemplateResponse(request, "library/image_detail.html", context)
+    in_overlay = request.htmx and request.htmx.target == "viewer-body"
+    template = "library/image_detail.html#viewer" if in_overlay else "library/image_detail.html"
+    return TemplateResponse(request, template, context)
 
 
 __all__ = [

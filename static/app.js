@@ -174,12 +174,39 @@
   }
 
   function keyboardViewer(event) {
+    // The page of one image (the overlay's viewer has its own keys: viewer.js).
     var viewer = document.querySelector(".image-viewer");
-    if (!viewer || event.target.closest("input, textarea, select")) return;
+    if (!viewer || viewer.closest("#viewer-overlay") || event.target.closest("input, textarea, select")) return;
     var target = { ArrowLeft: viewer.dataset.prev, ArrowRight: viewer.dataset.next, Escape: viewer.dataset.close }[event.key];
     if (target) window.location.href = target;
   }
   document.addEventListener("keydown", keyboardViewer);
+
+  // Ctrl + Enter (Cmd + Enter on a Mac) anywhere on the Generate page generates, unless it is already being sent.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.defaultPrevented) return;
+    var f = form();
+    var overlay = document.getElementById("viewer-overlay");
+    if (!f || (overlay && !overlay.hidden)) return;
+    var button = f.querySelector("button[type=submit][data-once]");
+    if (button && button.disabled) return;
+    event.preventDefault();
+    f.requestSubmit(button || undefined);
+  });
+
+  // The form's sections (LoRA, ControlNet) stay as the member folded them, unless they hold a value or an error.
+  function applyFolds() {
+    document.querySelectorAll("details[data-fold]").forEach(function (d) {
+      if (!d.hasAttribute("data-keep-open") && localStorage.getItem("fold:" + d.dataset.fold) === "closed") d.open = false;
+    });
+    if (/Mac|iPhone|iPad/.test(navigator.platform || "")) {
+      document.querySelectorAll("[data-shortcut]").forEach(function (k) { k.textContent = "⌘ ⏎"; });
+    }
+  }
+  document.addEventListener("toggle", function (event) {
+    var d = event.target;
+    if (d.matches && d.matches("details[data-fold]")) localStorage.setItem("fold:" + d.dataset.fold, d.open ? "open" : "closed");
+  }, true);
 
   // A form is sent once: a double click does not send it twice (the idempotency key covers the rest).
   document.addEventListener("submit", function (event) {
@@ -243,12 +270,14 @@
   function init() {
     document.querySelectorAll("[data-counter]").forEach(updateCounter);
     updateVisibility();
+    applyFolds();
   }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSwap", function (event) {
     updateVisibility();  // a picker that arrived (e.g. the output sizes) may show or hide the custom size
     updateLoraWarning();
     document.querySelectorAll("[data-counter]").forEach(updateCounter);  // a re-rendered form (settings read from an image)
+    if (event.detail.target && event.detail.target.id === "generate-area") applyFolds();
     if (event.detail.target && event.detail.target.id === "cn-units") {
       var transient = event.detail.target.querySelector("[data-transient]");
       if (transient) setTimeout(function () { transient.remove(); }, 3000);
