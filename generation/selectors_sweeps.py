@@ -85,6 +85,11 @@ class SweepGrid:
         return str(KIND_LABELS.get(axis["kind"], axis.get("label", ""))) if axis else ""
 
     @property
+    def axis_rows(self) -> list[tuple[str, str, dict]]:
+        """(letter, the setting's name in the reader's language, the stored axis), X to Z."""
+        return [(letter, self.axis_title(letter), self.axes[letter]) for letter in AXES if letter in self.axes]
+
+    @property
     def x_title(self) -> str:
         return self.axis_title("x")
 

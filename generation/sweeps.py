@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -124,6 +125,11 @@ def _items(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _english(text) -> str:
+    with translation.override("en"):
+        return str(text)
+
+
 def _label(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -144,7 +150,7 @@ class Axis:
         stored = {
             "axis": self.letter,
             "kind": self.kind,
-            "label": str(KIND_LABELS[self.kind]),
+            "label": _english(KIND_LABELS[self.kind]),  # stored in English; pages show KIND_LABELS
             "values": self.values,
             "labels": self.labels,
         }
