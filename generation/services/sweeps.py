@@ -129,6 +129,14 @@ def grid_png(grid) -> bytes:
             draw.text(
                 (PAD, top + 10), _fit(draw, block.title, title_font, width - 2 * PAD), fill="black", font=title_font
             )
+        corner = " ╲ ".join(t for t in (getattr(grid, "y_title", ""), getattr(grid, "x_title", "")) if t)
+        if corner:  # which setting runs down, which across
+            draw.text(
+                (PAD, top + TITLE_HEIGHT + 10),
+                _fit(draw, corner, note_font, LABEL_WIDTH - 2 * PAD),
+                fill="#555555",
+                font=note_font,
+            )
         for x, label in enumerate(grid.x_labels):
             left = LABEL_WIDTH + PAD + x * (CELL + PAD)
             draw.text(
