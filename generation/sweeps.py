@@ -6,6 +6,7 @@ looked for, each value replaces it (the first leaves the prompt as it is). Each 
 Generate form's own fields, and each message stands beside its axis. ``expand()`` turns the batch's tasks into one
 task per cell (z, then y, then x), each an ordinary task with its ``cell`` = [x, y, z]."""
 
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -99,7 +100,10 @@ def _numbers(text: str, *, whole: bool, limit: int) -> list[float]:
                 values.extend(start + step * i for i in range(n))
         else:
             try:
-                values.append(_number(item))
+                number = _number(item)
+                if not math.isfinite(number):
+                    raise ValueError(item)
+                values.append(number)
             except ValueError:
                 raise ValuesError(
                     gettext("“%(item)s” is not a number or a range such as 1-5, 10-30 (+5) or 1-3 [5].")

@@ -70,6 +70,9 @@ def test_it_reads_lists_ranges_steps_and_counts():
     [
         ("scale", "5, seven", "“seven” is not a number or a range"),
         ("scale", "7.5", "These values must be whole numbers."),
+        ("scale", "nan", "“nan” is not a number"),
+        ("steps", "1e999", "“1e999” is not a number"),
+        ("lora_weight", "inf", "“inf” is not a number"),
         ("scale", "0, 7", "0 is outside 1–20, what this setting takes."),
         ("steps", "100-200 (+50)", "200 is outside 1–150"),
         ("steps", "10-30 (-5)", "the step must go from the first number towards the second"),
