@@ -357,3 +357,15 @@ def test_nobody_but_the_owner_sees_a_sweep(connected, owner, client, teammate, a
     batch = TaskGroup.objects.create(owner=owner, kind="batch")
     assert client.get(reverse("sweep_detail", args=[batch.pk])).status_code == 404  # a batch is no sweep
     assert client.get(reverse("sweep_detail", args=[group.pk])).status_code == 200
+
+
+@live
+def test_reusing_a_sweeps_settings_brings_its_axes_back(connected, owner, engine_held):
+    connected.post(reverse("generate"), sweep_post(x=("scale", "5, 9"), y=("prompt_sr", "lighthouse, windmill")))
+    group = TaskGroup.objects.get(owner=owner)
+    first = group.tasks.get(group_index=0)
+    page = connected.get(reverse("sweep_detail", args=[group.pk])).content.decode()
+    assert f"?task={first.pk}" in page
+    form = connected.get(reverse("generate") + f"?task={first.pk}").content.decode()
+    assert 'value="5, 9"' in form and 'value="lighthouse, windmill"' in form
+    assert '<option value="prompt_sr" selected>' in form and "a lighthouse at dusk" in form
