@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import views, views_catalog
+from generation import views, views_catalog, views_sweeps
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,4 +19,10 @@ urlpatterns = [
     path("queue/", views.queue_badge, name="queue_badge"),
     path("describe/", views.describe, name="describe"),
     path("catalog/", views_catalog.catalog, name="catalog"),
+    path("generate/sweep-estimate/", views_sweeps.sweep_estimate, name="sweep_estimate"),
+    path("sweeps/<id:pk>/", views_sweeps.sweep_detail, name="sweep_detail"),
+    path("sweeps/<id:pk>/grid/", views_sweeps.sweep_grid, name="sweep_grid"),
+    path("sweeps/<id:pk>/cancel/", views_sweeps.sweep_cancel, name="sweep_cancel"),
+    path("sweeps/<id:pk>/grid.png", views_sweeps.sweep_png, name="sweep_png"),
+    path("sweeps/<id:pk>/zip/", views_sweeps.sweep_zip, name="sweep_zip"),
 ]

@@ -94,7 +94,10 @@ def _reused_task(request):
 
 
 def _group_url(group) -> str:
-    """Where a stored batch or sweep is watched: the Generate page, its tasks at the top of the gallery."""
+    """Where a stored batch or sweep is watched: a sweep on its own page (its grid), a batch on the Generate page,
+    its tasks at the top of the gallery."""
+    if group.kind == TaskGroup.Kind.SWEEP:
+        return reverse("sweep_detail", args=[group.pk])
     return f"{reverse('generate')}?group={group.pk}#group-{group.pk}"
 
 
