@@ -14,7 +14,8 @@ import random
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from generation import dynamic_prompts as dp
 from generation import vendor_rules as rules
