@@ -36,7 +36,8 @@ class BatchForm(StudioForm):
         min_value=1,
         initial=1,
         help_text=_(
-            "Tasks to make from this form. A fixed seed counts up (seed, seed + 1, …) when the prompt is the same on every task, and stays the same when a dynamic prompt varies it."
+            "Tasks to make from this form. A fixed seed counts up (seed, seed + 1, …) when the prompt is "
+            "the same on every task, and stays the same when a dynamic prompt varies it."
         ),
     )
     mode = forms.ChoiceField(

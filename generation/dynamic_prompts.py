@@ -107,7 +107,8 @@ class _Parser:
         if self.pos >= len(self.source):
             raise DynamicPromptError(
                 gettext(
-                    "The “{” at character %(pos)s is never closed (near “%(near)s”); add a “}”, or write \\{ for the character."
+                    "The “{” at character %(pos)s is never closed (near “%(near)s”); add a “}”, "
+                    "or write \\{ for the character."
                 )
                 % {"pos": opened + 1, "near": _where(self.source, opened)}
             )
