@@ -156,9 +156,9 @@ def test_too_many_combinations_names_the_count(connected, owner, settings):
 @live
 def test_an_expanded_prompt_over_the_vendor_limit_is_refused(connected, owner):
     WordList.objects.create(name="long", words="x" * 200)
-    response = connected.post(reverse("generate"), form_data(prompt="__long__ " * 6))
+    response = connected.post(reverse("generate"), form_data(prompt="__long__ " * 6))  # 6 × 200 + 5 spaces
     assert response.status_code == 400
-    assert "Expanded, this prompt is 1206 characters long (at most 1000)" in response.content.decode()
+    assert "Expanded, this prompt is 1205 characters long (at most 1000)" in response.content.decode()
     assert not GenerationTask.objects.exists()
 
 
