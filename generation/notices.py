@@ -103,6 +103,7 @@ def wording(group) -> tuple[str, str, str]:
 
 def dismiss(user, group_ids=None) -> int:
     """The member has read these notices (or all of them); another member's ids are ignored."""
+    settle(user)  # a notice shown by a toast a moment ago may not be marked yet
     groups = TaskGroup.objects.filter(owner=user, finished_at__isnull=False, notice_seen_at__isnull=True)
     if group_ids is not None:
         groups = groups.filter(pk__in=group_ids)
