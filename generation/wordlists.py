@@ -28,7 +28,10 @@ class WordListForm(StudioFormMixin, forms.ModelForm):
                 "other lists."
             ),
         }
-        error_messages = {"name": {"unique": _("There is already a word list called that.")}}
+        error_messages = {
+            "name": {"unique": _("There is already a word list called that.")},
+            "words": {"required": _("Give at least one word.")},
+        }
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip().lower()
