@@ -190,7 +190,7 @@ def test_the_preview_says_what_the_form_would_make(client, owner):
     assert every.status_code == 200
     assert "4 prompts: a red car · a blue car · a green car · …" in every.content.decode()
     random = client.get(url, {"prompt": "a {red|blue} {car|bus}", "batch-mode": "random", "batch-count": "3"})
-    assert "Random: one of 4 combinations per task (3 tasks)." in random.content.decode()
+    assert "Random: one of 4 combinations per task. 3 tasks." in random.content.decode()
     plain = client.get(url, {"prompt": "a car", "batch-mode": "random", "batch-count": "1"})
     assert "No dynamic parts: one task." in plain.content.decode()
     broken = client.get(url, {"prompt": "a __nope__", "batch-mode": "random", "batch-count": "1"})
