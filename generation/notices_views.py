@@ -8,6 +8,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from generation import notices
 from miaohua_site.params import int_list, safe_next
+from team.context_processors import roles as role_context
 from team.roles import can_generate
 
 
@@ -22,7 +23,9 @@ def _fragment(request, *, status=200):
 @login_required
 @require_GET
 def group_notices(request):
-    if not can_generate(request.user):  # a viewer makes no groups and gets no poller; a stale one stops
+    # A viewer makes no groups and gets no poller; a stale one stops. The role is read from the cache (as the
+    # pages' can_generate is), so a poll is the notices' two queries.
+    if not role_context(request)["can_generate"]:
         return HttpResponseStopPolling()
     return _fragment(request)
 
