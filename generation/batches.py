@@ -27,7 +27,7 @@ COMBINATIONS = "combinations"
 
 
 def max_tasks() -> int:
-    return max(1, int(getattr(settings, "GENERATION_BATCH_MAX_TASKS", 100)))
+    return max(1, settings.GENERATION_BATCH_MAX_TASKS)
 
 
 class BatchForm(StudioForm):
