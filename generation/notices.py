@@ -66,9 +66,9 @@ def wording(group) -> tuple[str, str, str]:
     sweep = group.kind == TaskGroup.Kind.SWEEP
     if n and group.n_failed == n:
         title = (
-            ngettext("Sweep failed: its %(n)s task failed", "Sweep failed: all %(n)s tasks failed", n)
+            ngettext("Sweep failed: %(n)s task failed", "Sweep failed: all %(n)s tasks failed", n)
             if sweep
-            else ngettext("Batch failed: its %(n)s task failed", "Batch failed: all %(n)s tasks failed", n)
+            else ngettext("Batch failed: %(n)s task failed", "Batch failed: all %(n)s tasks failed", n)
         ) % {"n": n}
         return "failed", title, shown(group.first_error or "")
     if group.n_failed:

@@ -84,7 +84,19 @@
     Notification.requestPermission().then(showNotices);
   });
 
-  document.addEventListener("htmx:afterSettle", showNotices);
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showNotices);
-  else showNotices();
+  // The notices' panel stays open or closed across the polls that redraw it (and across pages, in this tab).
+  var PANEL_KEY = "miaohua.noticesPanelOpen";
+  function restorePanels() {
+    var open = false;
+    try { open = sessionStorage.getItem(PANEL_KEY) === "1"; } catch (e) { /* private mode */ }
+    document.querySelectorAll("[data-notices-panel]").forEach(function (panel) { panel.open = open; });
+  }
+  document.addEventListener("toggle", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-notices-panel]")) return;
+    try { sessionStorage.setItem(PANEL_KEY, event.target.open ? "1" : "0"); } catch (e) { /* private mode */ }
+  }, true);
+
+  document.addEventListener("htmx:afterSettle", function () { restorePanels(); showNotices(); });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { restorePanels(); showNotices(); });
+  else { restorePanels(); showNotices(); }
 })();
