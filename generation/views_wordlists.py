@@ -26,7 +26,7 @@ def _edit_page(request, form, *, status=200):
 @staff_required
 @require_http_methods(["GET", "POST"])
 def wordlist_create(request):
-    form = wordlists.WordListForm(request.POST or None)
+    form = wordlists.WordListForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             wordlist = wordlists.wordlist_save(form=form, actor=request.user)
@@ -40,7 +40,7 @@ def wordlist_create(request):
 @require_http_methods(["GET", "POST"])
 def wordlist_edit(request, pk):
     wordlist = get_object_or_404(WordList, pk=pk)
-    form = wordlists.WordListForm(request.POST or None, instance=wordlist)
+    form = wordlists.WordListForm(request.POST if request.method == "POST" else None, instance=wordlist)
     if request.method == "POST":
         if form.is_valid():
             wordlist = wordlists.wordlist_save(form=form, actor=request.user)
