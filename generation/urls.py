@@ -26,3 +26,16 @@ urlpatterns = [
     path("sweeps/<id:pk>/grid.png", views_sweeps.sweep_png, name="sweep_png"),
     path("sweeps/<id:pk>/zip/", views_sweeps.sweep_zip, name="sweep_zip"),
 ]
+
+# Issue #13: batches, dynamic prompts, word lists and the groups' notices (branch batches).
+from generation import notices_views, views_batches, views_wordlists  # noqa: E402
+
+urlpatterns += [
+    path("generate/batch-preview/", views_batches.batch_preview, name="batch_preview"),
+    path("generate/notices/", notices_views.group_notices, name="group_notices"),
+    path("generate/notices/dismiss/", notices_views.group_notices_dismiss, name="group_notices_dismiss"),
+    path("word-lists/", views_wordlists.wordlist_list, name="wordlist_list"),
+    path("word-lists/new/", views_wordlists.wordlist_create, name="wordlist_create"),
+    path("word-lists/<id:pk>/", views_wordlists.wordlist_edit, name="wordlist_edit"),
+    path("word-lists/<id:pk>/delete/", views_wordlists.wordlist_delete, name="wordlist_delete"),
+]

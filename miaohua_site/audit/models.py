@@ -65,6 +65,10 @@ class AuditEvent(models.Model):
         PASSWORD_RESET_DONE = "password_reset_done", _("Password set from a reset link")
         SIGN_IN_LOCKED_OUT = "sign_in_locked_out", _("Locked out after failed sign-ins")
         SIGN_IN_UNLOCKED = "sign_in_unlocked", _("Sign-in pause lifted by an admin")
+        # Dynamic prompts (issue #13): the team's word lists.
+        WORD_LIST_CREATED = "word_list_created", _("Word list created")
+        WORD_LIST_CHANGED = "word_list_changed", _("Word list changed")
+        WORD_LIST_DELETED = "word_list_deleted", _("Word list deleted")
 
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
