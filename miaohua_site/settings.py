@@ -294,7 +294,7 @@ GENERATION_MIRROR_IMAGES = env_bool("GENERATION_MIRROR_IMAGES", True)
 GENERATION_MIRROR_MAX_ATTEMPTS = env_int("GENERATION_MIRROR_MAX_ATTEMPTS", 5)
 GENERATION_STORE_WAIT_SECONDS = env_int("GENERATION_STORE_WAIT_SECONDS", 600)  # a card stops waiting for images
 GENERATION_SWEEP_MAX_TASKS = env_int("GENERATION_SWEEP_MAX_TASKS", 100)  # tasks one X/Y/Z sweep may make
-GENERATION_BATCH_MAX_TASKS = env_int("GENERATION_BATCH_MAX_TASKS", 100)  # tasks one Generate form may make (batch, dynamic prompt)
+GENERATION_BATCH_MAX_TASKS = env_int("GENERATION_BATCH_MAX_TASKS", 100)  # tasks of a batch or dynamic prompt
 
 # Datasets and training (training/services/).
 TRAINING_UPLOAD_BATCH_FILES = env_int("TRAINING_UPLOAD_BATCH_FILES", 10)  # files per upload_imgs call
