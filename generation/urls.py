@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import views, views_catalog
+from generation import views, views_catalog, views_styles
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,4 +19,9 @@ urlpatterns = [
     path("queue/", views.queue_badge, name="queue_badge"),
     path("describe/", views.describe, name="describe"),
     path("catalog/", views_catalog.catalog, name="catalog"),
+    path("styles/", views_styles.style_list, name="style_list"),
+    path("styles/new/", views_styles.style_create, name="style_create"),
+    path("styles/from-generate/", views_styles.style_from_generate, name="style_from_generate"),
+    path("styles/<id:pk>/edit/", views_styles.style_edit, name="style_edit"),
+    path("styles/<id:pk>/delete/", views_styles.style_delete, name="style_delete"),
 ]
