@@ -80,8 +80,8 @@
       if (done) { set.push(LABELS[name] || name); }
     });
     var note = picker() && picker().querySelector("[data-style-note]");
-    if (note) {
-      note.textContent = set.length ? interpolate(gettext("“%s” put its settings into the form: %s."), [box.getAttribute("data-style-name"), set.join(", ")]) : "";
+    if (note && set.length) {
+      note.textContent = interpolate(gettext("“%s” put its settings into the form: %s."), [box.getAttribute("data-style-name"), set.join(", ")]);
     }
   }
 

@@ -335,3 +335,17 @@ def test_the_edit_page_offers_only_images_made_with_the_style_that_the_editor_se
     )
     assert response.status_code == 302
     assert Style.objects.get(pk=mine.pk).sample_image_id == shown.pk
+
+
+@pytest.mark.django_db
+def test_a_team_style_name_is_the_teams_once(client, admin_user, owner):
+    style(owner, "House", "{prompt}, personal house")  # a personal style of the same name is no clash
+    style(admin_user, "House", "{prompt}, house", scope=Style.Scope.TEAM)
+    client.force_login(admin_user)
+    response = client.post(reverse("style_create"), {"name": "house", "scope": "team", "prompt": "{prompt}, again"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert page.count("There is already a style with this name") == 1 and "Constraint" not in page
+    response = client.post(reverse("style_create"), {"name": "House", "scope": "personal", "prompt": "{prompt}, a"})
+    assert response.status_code == 302
+    assert Style.objects.filter(name="House").count() == 3
