@@ -17,7 +17,7 @@ from generation.forms import CUSTOM, _fits
 from generation.models import GeneratedImage, Style
 from generation.styles import sample_choices
 from miaohua_site.accounts.services import account_for_user
-from miaohua_site.forms import StudioFormMixin
+from miaohua_site.forms import StudioForm, StudioFormMixin
 
 TEMPLATE_HELP = _("{prompt} stands for the text so far; without it, this is added after a comma.")
 KEEP_CHOICES = [
@@ -78,9 +78,17 @@ class StyleForm(StudioFormMixin, forms.ModelForm):
         }
         labels = {"prompt": _("Prompt template"), "neg_prompt": _("Negative prompt template")}
 
-    def __init__(self, *args, user, cats=None, **kwargs):
+    def __init__(self, *args, user, cats=None, compact=False, **kwargs):
+        """``compact``: drawn inside the Generate form (small controls, shorter textareas)."""
         super().__init__(*args, **kwargs)
         self.user = user
+        if compact:
+            for field in self.fields.values():
+                css = field.widget.attrs.get("class", "")
+                size = "form-select-sm" if "form-select" in css else "form-control-sm" if "form-control" in css else ""
+                field.widget.attrs["class"] = f"{css} {size}".strip()
+                if isinstance(field.widget, forms.Textarea):
+                    field.widget.attrs["rows"] = 2
         self.warnings: dict[str, str] = {}
         self.fields["name"].max_length = 80
         for name in ("prompt", "neg_prompt"):
@@ -173,7 +181,7 @@ class StyleForm(StudioFormMixin, forms.ModelForm):
 SETTINGS_FIELDS = ("versionid", "lora_versionid", "output_size", "ddim_steps", "scale")
 
 
-class SaveAsStyleForm(forms.Form):
+class SaveAsStyleForm(StudioForm):
     """What "Save these settings as a style" asks beside the style form: which of the Generate form's settings the
     style keeps (prefix ``newstyle``)."""
 

@@ -115,7 +115,7 @@ def style_from_generate(request):
     if "newstyle-save" in request.POST:
         data = style_forms.generate_post_as_style_data(request.POST)
         form = style_forms.StyleForm(
-            data, user=request.user, cats=cats, instance=Style(owner=request.user), prefix="newstyle"
+            data, user=request.user, cats=cats, instance=Style(owner=request.user), prefix="newstyle", compact=True
         )
         if keep_form.is_valid() and form.is_valid():
             saved = style_forms.style_save(form=form, user=request.user)
@@ -126,6 +126,7 @@ def style_from_generate(request):
             cats=cats,
             instance=Style(owner=request.user),
             prefix="newstyle",
+            compact=True,
             initial=style_forms.initial_from_generate(request.POST),
         )
         keep_form = style_forms.SaveAsStyleForm(prefix="newstyle", initial={"keep": []})
