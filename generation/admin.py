@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from generation.models import GeneratedImage, GenerationTask, InputImage
+from generation.models import GeneratedImage, GenerationTask, InputImage, Style
 
 
 class GeneratedImageInline(admin.TabularInline):
@@ -61,3 +61,13 @@ class GeneratedImageAdmin(admin.ModelAdmin):
 class InputImageAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "file", "source_image", "width", "height", "created_at"]
     raw_id_fields = ["owner", "source_image"]
+
+
+@admin.register(Style)
+class StyleAdmin(admin.ModelAdmin):
+    """Styles (issue #13): personal ones are their owner's; team ones are curated by admins (also on /styles/)."""
+
+    list_display = ("name", "scope", "owner", "versionid", "updated_at")
+    list_filter = ("scope",)
+    search_fields = ("name", "prompt", "neg_prompt", "owner__username")
+    raw_id_fields = ("owner", "sample_image")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import views, views_catalog, views_sweeps
+from generation import notices_views, views, views_batches, views_catalog, views_styles, views_sweeps, views_wordlists
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,18 +19,13 @@ urlpatterns = [
     path("queue/", views.queue_badge, name="queue_badge"),
     path("describe/", views.describe, name="describe"),
     path("catalog/", views_catalog.catalog, name="catalog"),
+    # Issue #13: sweeps, batches and dynamic prompts, word lists, the groups' notices, styles.
     path("generate/sweep-estimate/", views_sweeps.sweep_estimate, name="sweep_estimate"),
     path("sweeps/<id:pk>/", views_sweeps.sweep_detail, name="sweep_detail"),
     path("sweeps/<id:pk>/grid/", views_sweeps.sweep_grid, name="sweep_grid"),
     path("sweeps/<id:pk>/cancel/", views_sweeps.sweep_cancel, name="sweep_cancel"),
     path("sweeps/<id:pk>/grid.png", views_sweeps.sweep_png, name="sweep_png"),
     path("sweeps/<id:pk>/zip/", views_sweeps.sweep_zip, name="sweep_zip"),
-]
-
-# Issue #13: batches, dynamic prompts, word lists and the groups' notices (branch batches).
-from generation import notices_views, views_batches, views_wordlists  # noqa: E402
-
-urlpatterns += [
     path("generate/batch-preview/", views_batches.batch_preview, name="batch_preview"),
     path("generate/notices/", notices_views.group_notices, name="group_notices"),
     path("generate/notices/dismiss/", notices_views.group_notices_dismiss, name="group_notices_dismiss"),
@@ -38,4 +33,9 @@ urlpatterns += [
     path("word-lists/new/", views_wordlists.wordlist_create, name="wordlist_create"),
     path("word-lists/<id:pk>/", views_wordlists.wordlist_edit, name="wordlist_edit"),
     path("word-lists/<id:pk>/delete/", views_wordlists.wordlist_delete, name="wordlist_delete"),
+    path("styles/", views_styles.style_list, name="style_list"),
+    path("styles/new/", views_styles.style_create, name="style_create"),
+    path("styles/from-generate/", views_styles.style_from_generate, name="style_from_generate"),
+    path("styles/<id:pk>/edit/", views_styles.style_edit, name="style_edit"),
+    path("styles/<id:pk>/delete/", views_styles.style_delete, name="style_delete"),
 ]

@@ -179,12 +179,13 @@ class HistoryFilters:
     date_to: date | None = None
     favourites: bool = False
     member: int | None = None
+    style: int | None = None  # tasks made with this style (issue #13)
     tags: list[str] = field(default_factory=list)  # tasks having every one (the URL's tag=… and the box's tag:/#)
     text: str = ""  # the search box without its tag:/# words: what the full-text search looks for
     url_tags: list[str] = field(default_factory=list)  # the tags of the URL's tag=… only
     errors: dict = field(default_factory=dict)
 
-    KEYS = ("q", "model", "lora", "cn", "kind", "state", "from", "to", "fav", "member", "tag")
+    KEYS = ("q", "model", "lora", "cn", "kind", "state", "from", "to", "fav", "member", "tag", "style")
     MAX_TAGS = 5
 
     @classmethod
@@ -203,6 +204,10 @@ class HistoryFilters:
         f.member = parse_id(member)
         if member and f.member is None:
             f.errors["member"] = gettext("Choose a member from the list.")
+        style = params.get("style", "")
+        f.style = parse_id(style)
+        if style and f.style is None:
+            f.errors["style"] = gettext("Choose a style from the list.")
         f.text, typed = library_tags.split_search(f.q)
         url_tags = params.getlist("tag") if hasattr(params, "getlist") else [params.get("tag", "")]
         f._read_tags(url_tags)
@@ -239,6 +244,7 @@ class HistoryFilters:
             "to": self.date_to.isoformat() if self.date_to else "",
             "fav": "1" if self.favourites else "",
             "member": str(self.member) if self.member else "",
+            "style": str(self.style) if self.style else "",
         }
         values.update({key: value for key, value in changes.items() if key != "tag"})
         pairs = [(key, value) for key, value in values.items() if value]
@@ -276,6 +282,7 @@ class HistoryFilters:
                 self.date_to,
                 self.favourites,
                 self.member,
+                self.style,
                 self.tags,
             ]
         )
@@ -309,6 +316,9 @@ class HistoryFilters:
             tasks = tasks.filter(is_favourite=True)
         if self.member:
             tasks = tasks.filter(owner_id=self.member)
+        if self.style:  # "id IN (the style's tasks)", like the tags: no join that could repeat a task
+            made_with = GenerationTask.styles.through.objects.filter(style_id=self.style)
+            tasks = tasks.filter(pk__in=made_with.values("generationtask_id"))
         for name in self.tags:  # every one of them: "id IN (the tag's tasks)" on the (tag, task) index, like FTS
             tasks = tasks.filter(pk__in=TaskTag.objects.filter(tag__key=Tag.key_of(name)).values("task_id"))
         return tasks

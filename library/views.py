@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from generation.models import GenerationTask
+from generation.styles import styles_usable_by
 from library import saved_searches, selectors, trash, views_tags
 from library import tags as library_tags
 from miaohua_site.accounts.decorators import member_required
@@ -85,6 +86,7 @@ def _library_page(request, *, tasks, mode: str):
         extra.update(_facets(request.user, tasks, mode))
         if mode == "gallery":
             extra["members"] = selectors.team_members(request.user)
+        extra["facet_styles"] = list(styles_usable_by(request.user).only("id", "name", "scope"))
         extra["saved_searches"] = saved_searches.saved_searches_visible_to(request.user).filter(scope=mode)
         extra["save_form"] = views_tags.SavedSearchForm()
     return _gallery(request, tasks=tasks, template="library/history.html", extra=extra)
