@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
-from generation import catalog, planning, read_parameters, services, submission
+from generation import catalog, planning, read_parameters, services, submission, views_batches
 from generation import selectors as queue
 from generation import vendor_rules as rules
 from generation.forms import ControlNetForm, GenerateForm
@@ -158,6 +158,7 @@ def _page_context(request, cats, form, units) -> dict:
         "errors_above": [m for f in (form, *units) if f.is_bound for m in f.errors_not_beside_fields()],
         "cn_processors_json": json.dumps({"processors": rules.CN_PROCESSORS, "options": rules.CN_OPTIONS}),
         "quota": quotas.quota_status(request.user),
+        "batch": views_batches.batch_strip_for(request.user, int_param(request.GET, "group")),
     }
 
 
@@ -203,6 +204,7 @@ def generate(request):
         extras = planning.extra_forms(user=request.user, cats=cats, task=_reused_task(request))
 
     context = {**_page_context(request, cats, form, units), "extras": extras}
+    context["extras_have_errors"] = any(f.is_bound and f.errors for f in extras.values())
     from generation.forms import DescribeForm
 
     context["describe_form"] = DescribeForm()  # the Describe panel: a caption of an image, to use as the prompt
