@@ -36,16 +36,17 @@ def test_search_open_favourite_and_collect_in_chinese(sign_in, owner, settings, 
     expect(page.get_by_role("link", name="清除")).to_be_visible()
 
     page.get_by_role("article", name=f"任务 {older.pk}").get_by_role("link").first.click()
-    expect(page.get_by_role("heading", name=f"任务 {older.pk} 的第 1 张图片")).to_be_visible()
-    expect(page.get_by_text("第 1 / 2 张")).to_be_visible()
-    page.get_by_role("link", name="下一张").click()
-    expect(page.get_by_role("heading", name=f"任务 {older.pk} 的第 2 张图片")).to_be_visible()
+    viewer = page.get_by_role("dialog", name="图片查看器")  # the viewer opens over the history page
+    expect(viewer.get_by_role("heading", name=f"任务 {older.pk} 的第 1 张图片")).to_be_visible()
+    expect(viewer.get_by_text("第 1 / 2 张")).to_be_visible()
+    viewer.get_by_role("link", name="下一张").click()
+    expect(viewer.get_by_role("heading", name=f"任务 {older.pk} 的第 2 张图片")).to_be_visible()
 
-    page.get_by_role("button", name="收藏", exact=True).click()
-    expect(page.get_by_role("button", name="取消收藏")).to_have_attribute("aria-pressed", "true")
+    viewer.get_by_role("button", name="收藏", exact=True).click()
+    expect(viewer.get_by_role("button", name="取消收藏")).to_have_attribute("aria-pressed", "true")
     assert GenerationTask.objects.get(pk=older.pk).is_favourite
 
-    page.get_by_role("button", name="加入合集").click()
+    viewer.get_by_role("button", name="加入合集").click()
     dialog = page.get_by_role("dialog", name="加入合集")
     expect(dialog.get_by_text("已选择 1 张图片。")).to_be_visible()
     dialog.get_by_label("新建合集").fill("雾中灯塔")
