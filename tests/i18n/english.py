@@ -12,7 +12,8 @@ KEPT = {
     "depth", "mlsd", "hed", "scribble", "seg", "normal", "lineart", "softedge", "shuffle", "tile", "inpaint",
     "img2img", "txt2img", "xmp", "exif", "automatic1111", "comfyui", "swarmui", "invokeai", "redis", "postgresql",
     "sqlite", "gunicorn", "chromium", "english", "admin", "pk", "uuid", "sha256", "fernet", "usd", "cny", "rmb",
-    "utc", "gmt", "vs", "am", "pm", "q2", "esc", "ctrl", "cmd", "alt", "shift",  # key names stay on keyboards
+    "utc", "gmt", "vs", "am", "pm", "q2",
+    "esc", "ctrl", "cmd", "alt", "shift", "enter", "mac",  # keys and platforms, as printed on keyboards
 }
 SEEN_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "hx-confirm", "data-confirm", "aria-description",
                    "data-bs-title", "aria-valuetext"}

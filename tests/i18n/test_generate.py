@@ -58,7 +58,7 @@ def test_the_generate_page_speaks_chinese(connected):
                   "+ 添加 ControlNet", "掷骰", "随机"):
         assert label in page, label
     assert 'placeholder="黄昏时悬崖上的灯塔，体积光"' in page
-    assert ">生成</button>" in page
+    assert ">生成<kbd" in page  # the Generate button, with its shortcut hint
     for english_text in ("Base model", "Negative prompt", "More options", "Your recent tasks", "Pick from history"):
         assert english_text not in page
 
