@@ -3,20 +3,20 @@ from the form as it is, hx-include, without calling Miaohua), and a stored batch
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from generation import batches
 from generation.models import GenerationTask, TaskGroup
 from generation.services import sweeps as sweep_services
+from generation.views_sweeps import say_cancelled
 from miaohua_site.accounts.decorators import member_required
 
 
@@ -94,17 +94,5 @@ def batch_strip(request, pk):
 @require_POST
 def batch_cancel(request, pk):
     group = _batch_for_user(request.user, pk)
-    cancelled = sweep_services.group_cancel(group)
-    if cancelled:
-        messages.success(
-            request,
-            ngettext(
-                "Cancelled: %(n)s task not sent yet will not be sent.",
-                "Cancelled: %(n)s tasks not sent yet will not be sent.",
-                cancelled,
-            )
-            % {"n": cancelled},
-        )
-    else:
-        messages.info(request, gettext("Nothing was left to cancel: every task had been sent already."))
+    say_cancelled(request, sweep_services.group_cancel(group))
     return redirect(f"{reverse('generate')}?group={group.pk}#group-{group.pk}")

@@ -54,11 +54,8 @@ def sweep_grid(request, pk):
     return response
 
 
-@member_required
-@require_POST
-def sweep_cancel(request, pk):
-    group = selectors.sweep_for_user(request.user, pk)
-    cancelled = services.group_cancel(group)
+def say_cancelled(request, cancelled: int) -> None:
+    """What cancelling a sweep or a batch did, as a message on the next page."""
     if cancelled:
         messages.success(
             request,
@@ -71,6 +68,13 @@ def sweep_cancel(request, pk):
         )
     else:
         messages.info(request, gettext("Nothing was left to cancel: every task had been sent already."))
+
+
+@member_required
+@require_POST
+def sweep_cancel(request, pk):
+    group = selectors.sweep_for_user(request.user, pk)
+    say_cancelled(request, services.group_cancel(group))
     if request.htmx:
         response = TemplateResponse(request, "generation/sweep_detail.html#grid", _grid_context(group))
         response["HX-Refresh"] = "true"
