@@ -1,5 +1,5 @@
-// Datasets and training: sending files to the dashboard with per-file progress, drag and drop, and the
-// notices of finished trainings as toasts (and browser notifications when allowed). htmx does the rest.
+// Datasets and training: sending files to the dashboard with per-file progress, and drag and drop. The notices of
+// finished trainings become toasts in static/notices.js, like every notice; htmx does the rest.
 (function () {
   "use strict";
 
@@ -288,78 +288,5 @@
     if (confirmed && !window.confirm(confirmed.dataset.confirm)) event.preventDefault();
   });
 
-  // --- Notices: a toast once per browser for each finished or failed training ----------------------------
-
-  var SHOWN_KEY = "miaohua.training.noticesShown";
-
-  function shownIds() {
-    try { return JSON.parse(localStorage.getItem(SHOWN_KEY) || "[]"); } catch (e) { return []; }
-  }
-
-  function toastBox() {
-    var box = document.getElementById("training-toasts");
-    if (!box) {
-      box = element("div", "toast-container position-fixed bottom-0 end-0 p-3");
-      box.id = "training-toasts";
-      box.setAttribute("aria-live", "polite");
-      document.body.appendChild(box);
-    }
-    return box;
-  }
-
-  function toast(notice) {
-    var failed = notice.classList.contains("notice-failed");
-    var el = element("div", "toast align-items-center border-0 " + (failed ? "text-bg-danger" : "text-bg-success"));
-    el.setAttribute("role", failed ? "alert" : "status");
-    var row = element("div", "d-flex");
-    var body = element("div", "toast-body");
-    var link = element("a", "link-light fw-semibold", notice.dataset.noticeTitle);
-    link.href = notice.dataset.noticeUrl;
-    body.appendChild(link);
-    if (notice.dataset.noticeBody) body.appendChild(element("div", "small", notice.dataset.noticeBody));
-    row.appendChild(body);
-    var close = element("button", "btn-close btn-close-white me-2 m-auto");
-    close.type = "button";
-    close.setAttribute("data-bs-dismiss", "toast");
-    close.setAttribute("aria-label", gettext("Close"));
-    row.appendChild(close);
-    el.appendChild(row);
-    toastBox().appendChild(el);
-    if (window.bootstrap) new window.bootstrap.Toast(el, { delay: 10000 }).show();
-  }
-
-  function browserNotify(notice) {
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
-    try {
-      var note = new Notification(notice.dataset.noticeTitle, { body: notice.dataset.noticeBody, tag: "training-" + notice.dataset.notice });
-      note.onclick = function () { window.focus(); window.location.href = notice.dataset.noticeUrl; };
-    } catch (e) { /* some browsers allow notifications from a service worker only */ }
-  }
-
-  function showNotices() {
-    var root = document.getElementById("training-notices");
-    if (!root) return;
-    var shown = shownIds();
-    root.querySelectorAll("[data-notice]").forEach(function (notice) {
-      var id = notice.dataset.notice;
-      if (shown.indexOf(id) !== -1) return;
-      shown.push(id);
-      toast(notice);
-      browserNotify(notice);
-    });
-    try { localStorage.setItem(SHOWN_KEY, JSON.stringify(shown.slice(-200))); } catch (e) { /* private mode */ }
-    var ask = root.querySelector("[data-notify-permission]");
-    if (ask) ask.hidden = !("Notification" in window) || Notification.permission !== "default";
-  }
-
-  document.addEventListener("click", function (event) {
-    if (!event.target.closest("[data-notify-permission]")) return;
-    Notification.requestPermission().then(showNotices);
-  });
-
-  document.addEventListener("htmx:afterSettle", showNotices);
-  document.addEventListener("DOMContentLoaded", function () {
-    setUpUploads();
-    showNotices();
-  });
+  document.addEventListener("DOMContentLoaded", setUpUploads);
 })();
